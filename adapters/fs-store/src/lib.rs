@@ -1,0 +1,174 @@
+//! The filesystem store: `<root>/<key name>/<key version>.json`.
+//!
+//! Writes go to a temporary file in the record's own directory, are synced,
+//! then renamed over the record, so a reader (or a concurrent writer) only
+//! ever sees a whole record. Key parts never contain `/` or `..` (see
+//! `imglife_domain::key`), and the resolved directory is checked to lie
+//! under the root, so nothing is written outside it, even through a
+//! symbolic link planted inside the store.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use imglife_domain::RecordKey;
+use imglife_domain::key::RECORD_EXTENSION;
+use imglife_domain::ports::{RecordStore, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    /// As configured (possibly relative): shown to people.
+    shown_root: PathBuf,
+    /// Resolved against the working directory: used for I/O.
+    root: PathBuf,
+}
+
+impl FsStore {
+    /// `root` may be relative; it is resolved against `cwd` once, here.
+    pub fn new(root: &Path, cwd: &Path) -> Self {
+        Self {
+            shown_root: root.to_path_buf(),
+            root: cwd.join(root),
+        }
+    }
+
+    fn path_of(&self, key: &RecordKey) -> PathBuf {
+        self.root.join(key.relative_path())
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| StoreError::Failed(format!("filesystem store task failed: {e}")))?
+    }
+
+    fn write(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
+        let dir = self.root.join(key.name());
+        let fail = |what: &str, path: &Path, e: io::Error| {
+            StoreError::Failed(format!(
+                "cannot {what} {}: {e}; check that registry.path ({}) is a writable directory",
+                path.display(),
+                self.shown_root.display()
+            ))
+        };
+        fs::create_dir_all(&dir).map_err(|e| fail("create directory", &dir, e))?;
+        self.check_inside_root(&dir)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", key.version()))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| fail("create a temporary file in", &dir, e))?;
+        temp.write_all(document)
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|e| fail("write", temp.path(), e))?;
+        let target = self.path_of(key);
+        temp.persist(&target)
+            .map_err(|e| fail("replace", &target, e.error))?;
+        // The rename is durable only once the directory entry is synced.
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| fail("sync directory", &dir, e))?;
+        Ok(())
+    }
+
+    fn check_inside_root(&self, dir: &Path) -> Result<(), StoreError> {
+        let resolve = |p: &Path| {
+            fs::canonicalize(p)
+                .map_err(|e| StoreError::Failed(format!("cannot resolve {}: {e}", p.display())))
+        };
+        let (root, dir_resolved) = (resolve(&self.root)?, resolve(dir)?);
+        if dir_resolved.parent() != Some(root.as_path()) {
+            return Err(StoreError::Failed(format!(
+                "refusing to write: {} resolves to {}, outside the store root {}",
+                dir.display(),
+                dir_resolved.display(),
+                root.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn read(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path_of(key);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Failed(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    fn scan(&self) -> Result<Vec<RecordKey>, StoreError> {
+        let fail = |path: &Path, e: io::Error| {
+            StoreError::Failed(format!(
+                "cannot list {}: {e}; check registry.path ({})",
+                path.display(),
+                self.shown_root.display()
+            ))
+        };
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            // A store nobody has written to yet is empty, not broken.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(fail(&self.root, e)),
+        };
+        let mut keys = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| fail(&self.root, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let dir = entry.path();
+            for file in fs::read_dir(&dir).map_err(|e| fail(&dir, e))? {
+                let file = file.map_err(|e| fail(&dir, e))?;
+                let Ok(file_name) = file.file_name().into_string() else {
+                    continue;
+                };
+                let Some(version) = file_name.strip_suffix(RECORD_EXTENSION) else {
+                    continue;
+                };
+                if file_name.starts_with('.') {
+                    continue; // a temporary file of a write in progress
+                }
+                match RecordKey::from_parts(&name, version) {
+                    Ok(key) => keys.push(key),
+                    Err(e) => tracing::warn!("ignoring {}: {e}", file.path().display()),
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+#[async_trait]
+impl RecordStore for FsStore {
+    fn location(&self, key: &RecordKey) -> String {
+        let path = self.shown_root.join(key.relative_path());
+        format!("filesystem {}", path.display())
+    }
+
+    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
+        let (key, document) = (key.clone(), document.to_vec());
+        self.blocking(move |store| store.write(&key, &document))
+            .await
+    }
+
+    async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.clone();
+        self.blocking(move |store| store.read(&key)).await
+    }
+
+    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+        self.blocking(Self::scan).await
+    }
+}

@@ -1,0 +1,72 @@
+//! A spinner on stderr for slow steps. indicatif draws nothing when stderr
+//! is not a terminal (or `TERM` is dumb), so CI logs stay clean.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use imglife_domain::ports::{Reporter, Step};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub struct SpinnerReporter {
+    bar: Mutex<Option<ProgressBar>>,
+    enabled: bool,
+}
+
+impl SpinnerReporter {
+    /// `enabled` is false for machine-readable output; the spinner is also
+    /// hidden whenever stderr is not a terminal.
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            bar: Mutex::new(None),
+            enabled,
+        }
+    }
+}
+
+fn describe(step: &Step) -> String {
+    match step {
+        Step::Inspecting { image, source } => format!("Inspecting {image} ({source})"),
+        Step::Publishing { location } => format!("Publishing to {location}"),
+    }
+}
+
+impl Reporter for SpinnerReporter {
+    fn step_started(&self, step: &Step) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if bar.is_hidden() {
+            return;
+        }
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            bar.set_style(style);
+        }
+        bar.set_message(describe(step));
+        bar.enable_steady_tick(Duration::from_millis(100));
+        self.swap(Some(bar));
+    }
+
+    fn step_finished(&self, _: &Step) {
+        self.swap(None);
+    }
+}
+
+impl SpinnerReporter {
+    /// Installs `next` (or nothing) and clears the spinner it replaces.
+    fn swap(&self, next: Option<ProgressBar>) {
+        let previous = match self.bar.lock() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, next),
+            Err(_) => None,
+        };
+        if let Some(bar) = previous {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for SpinnerReporter {
+    fn drop(&mut self) {
+        self.swap(None);
+    }
+}

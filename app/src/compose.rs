@@ -1,0 +1,56 @@
+//! The composition root: the one place that turns configuration into
+//! adapters. Use cases only ever see the ports.
+
+use std::path::Path;
+
+use imglife_config::{DEFAULT_FS_PATH, Settings, StoreConfig};
+use imglife_domain::ports::{ImageMetadataSource, RecordStore};
+use imglife_fs_store::FsStore;
+
+use crate::error::Failure;
+
+/// What a command may do with the store it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Records will be written.
+    Write,
+    /// Nothing is written (dry runs, reads).
+    ReadOnly,
+}
+
+pub fn record_store(
+    settings: &Settings,
+    cwd: &Path,
+    ci: bool,
+    access: Access,
+) -> Result<Box<dyn RecordStore>, Failure> {
+    let config = settings.store().map_err(|e| Failure::new(e.to_string()))?;
+    match config {
+        StoreConfig::Fs(fs) => {
+            // In CI the working directory is thrown away with the job: an
+            // implicit local store there would lose every record silently.
+            if ci && !fs.configured && access == Access::Write {
+                return Err(Failure::new(format!(
+                    "no record store is configured and CI=true: records in the default \
+                     filesystem store ({DEFAULT_FS_PATH}) would vanish with the job; configure \
+                     a store in imglife.yaml (registry.url and registry.project_id for GitLab), \
+                     or keep records on disk on purpose with registry.provider: fs and \
+                     registry.path (IMGLIFE_REGISTRY__PROVIDER=fs IMGLIFE_REGISTRY__PATH=DIR)"
+                )));
+            }
+            Ok(Box::new(FsStore::new(&fs.root, cwd)))
+        }
+        StoreConfig::Unsupported(name) => Err(Failure::new(format!(
+            "registry.provider {name}: this build of imglife cannot use the {name} store yet; \
+             use registry.provider: fs"
+        ))),
+        #[allow(unreachable_patterns)]
+        _ => Err(Failure::new("registry: unsupported store configuration")),
+    }
+}
+
+/// The image-metadata source used when `--base` or `--platform` is missing.
+/// None yet: every value comes from flags.
+pub fn metadata_source(_settings: &Settings) -> Option<Box<dyn ImageMetadataSource>> {
+    None
+}

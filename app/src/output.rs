@@ -1,0 +1,44 @@
+//! Printing results: the summary block or the record document on stdout.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use imglife_terminal::Summary;
+
+use crate::register::Registered;
+
+pub fn register_summary(registered: &Registered, dry_run: bool, elapsed: Duration) -> Summary {
+    let record = &registered.record;
+    let mut summary = Summary::new("Register", elapsed)
+        .dry_run(dry_run)
+        .row("Project", record.project.as_str())
+        .row("Revision", record.revision.short())
+        .row("Image", record.image.to_string())
+        .row("Base", record.base.to_string())
+        .row("Platforms", record.platforms.to_string());
+    if !record.custom_fields.is_empty() {
+        let keys: Vec<&str> = record.custom_fields.iter().map(|(k, _)| k).collect();
+        summary = summary.row("Fields", keys.join(", "));
+    }
+    if let Some(digest) = &record.image_digest {
+        summary = summary.row("Digest", digest.to_string());
+    }
+    if let Some(source) = &registered.source {
+        summary = summary.row("Source", source.as_str());
+    }
+    let stored = if dry_run {
+        format!("{} (dry run: nothing written)", registered.location)
+    } else {
+        registered.location.clone()
+    };
+    summary.row("Stored", stored)
+}
+
+/// Writes to stdout; a closed pipe (`imglife ... | head`) is not an error.
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = anstream::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,132 @@
+//! Configuration errors, each naming where the bad value came from.
+
+use std::fmt;
+use std::path::Path;
+
+use figment::error::Kind;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// Turns figment's errors into one clause per problem, naming the file
+    /// (and line) or the exact variable, the key and what is wrong.
+    pub(crate) fn from_figment(error: figment::Error) -> Self {
+        let clauses: Vec<String> = error.into_iter().map(|e| describe(&e)).collect();
+        Self::new(clauses.join("; "))
+    }
+}
+
+fn describe(error: &figment::Error) -> String {
+    let key = error.path.join(".");
+    let origin = match &error.metadata {
+        Some(meta) if meta.name.contains("environment") => {
+            if error.path.is_empty() {
+                "environment".to_owned()
+            } else {
+                format!(
+                    "variable IMGLIFE_{}",
+                    error.path.join("__").to_ascii_uppercase()
+                )
+            }
+        }
+        Some(meta) => match &meta.source {
+            Some(figment::Source::File(path)) => match line_of(path, &error.path) {
+                Some(line) => format!("config file {} line {line}", path.display()),
+                None => format!("config file {}", path.display()),
+            },
+            _ => meta.name.to_string(),
+        },
+        None => "configuration".to_owned(),
+    };
+    let what = match &error.kind {
+        Kind::UnknownField(_, expected) => format!(
+            "unknown key '{key}'{}; remove it or fix its spelling",
+            if expected.is_empty() {
+                String::new()
+            } else {
+                format!(" (known keys: {})", expected.join(", "))
+            }
+        ),
+        Kind::UnknownVariant(found, expected) => format!(
+            "'{key}' cannot be '{found}'; use one of: {}",
+            expected.join(", ")
+        ),
+        Kind::InvalidType(found, expected) => {
+            format!(
+                "'{key}' has the wrong type: found {found}, expected {}",
+                plain_type(expected)
+            )
+        }
+        kind if key.is_empty() => kind.to_string(),
+        kind => format!("'{key}': {kind}"),
+    };
+    format!("{origin}: {what}")
+}
+
+/// serde names structs by their Rust type; a person editing YAML thinks
+/// of a mapping.
+fn plain_type(expected: &str) -> String {
+    if expected.starts_with("struct ") {
+        "a mapping of keys".to_owned()
+    } else {
+        expected.to_owned()
+    }
+}
+
+/// Finds the line of a nested key in a YAML file by following the
+/// indentation: good enough to point a person at the right line, and
+/// `None` when the key is not written as a plain `key:` line.
+fn line_of(path: &Path, keys: &[String]) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut wanted = keys.iter();
+    let mut key = wanted.next()?;
+    let mut parent_indent: Option<usize> = None;
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if parent_indent.is_some_and(|p| indent <= p) {
+            return None; // left the section without finding the key
+        }
+        let name = trimmed
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches(['"', '\'']);
+        if name == key.as_str()
+            && trimmed[name.len()..]
+                .trim_start_matches(['"', '\''])
+                .trim_start()
+                .starts_with(':')
+        {
+            match wanted.next() {
+                Some(next) => {
+                    key = next;
+                    parent_indent = Some(indent);
+                }
+                None => return Some(number + 1),
+            }
+        }
+    }
+    None
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,16 @@
+//! imglife's configuration: built-in defaults, then the YAML file
+//! (`--config`, else `$IMGLIFE_CONFIG`, else `./imglife.yaml` when present),
+//! then `IMGLIFE_*` variables (nested keys joined by `__`), then flags.
+//! Every error names the file or variable it came from.
+
+mod error;
+mod load;
+mod settings;
+mod store;
+
+pub use error::ConfigError;
+pub use load::{ConfigFile, FileOrigin, Overrides, load};
+pub use settings::{
+    ColorChoice, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings, Settings,
+};
+pub use store::{DEFAULT_FS_PATH, FsStoreConfig, StoreConfig};

@@ -1,0 +1,90 @@
+//! The shape of the configuration, as read from every layer.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Top level. Sections of the original tool that imglife does not use
+/// (`sync`, `build`, `lifecycle`, ...) are accepted and ignored, so that an
+/// existing `imglife.yaml` works unchanged.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub log_level: LogLevel,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    #[serde(default)]
+    pub color: ColorChoice,
+    /// `registry:` of the original: where build records are kept. Absent
+    /// or empty (`registry:` with nothing under it) means "not configured".
+    #[serde(default)]
+    pub registry: Option<RegistrySettings>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Off,
+    Error,
+    #[default]
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Fs,
+    Gitlab,
+    Gitea,
+    S3,
+}
+
+/// A GitLab project: its number, or its full path (`group/project`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ProjectId {
+    Number(u64),
+    Path(String),
+}
+
+/// The `registry:` section, with the original's keys plus `path` for the
+/// filesystem store. Unknown keys are errors: a typo here would silently
+/// send records somewhere else.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySettings {
+    pub provider: Option<Provider>,
+    pub url: Option<String>,
+    pub api_url: Option<String>,
+    pub project_id: Option<ProjectId>,
+    pub owner: Option<String>,
+    pub repo: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    pub config_ref: Option<String>,
+    /// Root directory of the filesystem store.
+    pub path: Option<PathBuf>,
+}
