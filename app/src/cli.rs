@@ -56,11 +56,107 @@ pub struct Cli {
     pub command: Command,
 }
 
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  # Every base image and the applications built on it
+  imglife status
+
+  # Which applications still run on alpine 3.19 (3.19, 3.19.1, 3.19-core1.0.0, ...)?
+  imglife status --base registry.example.com/bases/alpine:3.19
+
+  # A report to commit into the base-images project
+  imglife status --output markdown > STATUS.md";
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  imglife app list
+  imglife app list --project myteam/myservice
+  imglife app list --base registry.example.com/bases/alpine --output json";
+
+const PURGE_EXAMPLES: &str = "\
+Examples:
+  # See what the retention policy would delete
+  imglife app purge --dry-run
+
+  # Keep the 3 newest records of each application and all from the last 14 days
+  imglife app purge --keep-last 3 --max-age-days 14";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Publish a build record linking an application image to its base image
     #[command(after_help = REGISTER_EXAMPLES)]
     Register(RegisterArgs),
+
+    /// Show which applications use which base image, and which are outdated
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+
+    /// List or purge application build records
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// List build records, newest first
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+
+    /// Delete old build records according to a retention policy
+    #[command(after_help = PURGE_EXAMPLES)]
+    Purge(PurgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only bases matching a repository, a repository:tag, or a tag prefix
+    #[arg(long, value_name = "REF-OR-REPO")]
+    pub base: Option<String>,
+
+    /// Output on stdout
+    #[arg(long, value_enum, default_value_t = StatusOutputArg::Text, value_name = "FORMAT")]
+    pub output: StatusOutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only records of this project
+    #[arg(long, value_name = "PATH")]
+    pub project: Option<String>,
+
+    /// Only records whose base matches a repository, a repository:tag, or a tag prefix
+    #[arg(long, value_name = "REF-OR-REPO")]
+    pub base: Option<String>,
+
+    /// Output on stdout: a table, or a JSON array of the records as stored
+    #[arg(long, value_enum, default_value_t = OutputArg::Text, value_name = "FORMAT")]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Records to keep per application image repository, newest first [default: retention.keep_last, else 5]
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+
+    /// Keep every record younger than this [default: retention.max_age_days, else 30]
+    #[arg(long, value_name = "DAYS")]
+    pub max_age_days: Option<u32>,
+
+    /// Show what would be deleted, without deleting
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output on stdout
+    #[arg(long, value_enum, default_value_t = OutputArg::Text, value_name = "FORMAT")]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusOutputArg {
+    Text,
+    Json,
+    Markdown,
 }
 
 /// Values stay `OsString` until validation, so that a value that is not

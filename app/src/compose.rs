@@ -3,9 +3,12 @@
 
 use std::path::Path;
 
-use imglife_config::{DEFAULT_FS_PATH, Settings, StoreConfig};
+use std::time::Duration;
+
+use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, StoreConfig};
 use imglife_domain::ports::{ImageMetadataSource, RecordStore};
 use imglife_fs_store::FsStore;
+use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, Token};
 
 use crate::error::Failure;
 
@@ -40,12 +43,49 @@ pub fn record_store(
             }
             Ok(Box::new(FsStore::new(&fs.root, cwd)))
         }
+        StoreConfig::Gitlab(gitlab) => Ok(Box::new(gitlab_store(&gitlab)?)),
         StoreConfig::Unsupported(name) => Err(Failure::new(format!(
             "registry.provider {name}: this build of imglife cannot use the {name} store yet; \
              use registry.provider: fs"
         ))),
-        #[allow(unreachable_patterns)]
-        _ => Err(Failure::new("registry: unsupported store configuration")),
+    }
+}
+
+fn gitlab_store(config: &GitlabStoreConfig) -> Result<GitlabStore, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    let token = Token::from_env(&env);
+    let http = config.http;
+    let settings = GitlabSettings::new(
+        config.url_key,
+        config.url.as_deref(),
+        config.project.as_deref(),
+        token,
+    )
+    .map_err(|e| Failure::new(e.to_string()))?
+    .with_timeouts(
+        Duration::from_secs(http.connect_timeout_secs),
+        Duration::from_secs(http.timeout_secs),
+    )
+    .with_retry(RetryPolicy {
+        max_retries: http.max_retries,
+        budget: Duration::from_secs(http.retry_budget_secs),
+        ..RetryPolicy::default()
+    })
+    .with_concurrency(http.concurrency);
+    GitlabStore::new(settings, extra_roots()?.as_deref()).map_err(|e| Failure::new(e.to_string()))
+}
+
+/// The PEM bundle named by `SSL_CERT_FILE`, trusted in addition to the
+/// system's roots.
+fn extra_roots() -> Result<Option<Vec<u8>>, Failure> {
+    match std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(path) => std::fs::read(&path).map(Some).map_err(|e| {
+            Failure::new(format!(
+                "SSL_CERT_FILE={}: cannot be read: {e}",
+                Path::new(&path).display()
+            ))
+        }),
     }
 }
 

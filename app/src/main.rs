@@ -5,10 +5,17 @@
 mod cli;
 mod compose;
 mod error;
+mod filter;
 mod input;
 mod logging;
 mod output;
+mod purge;
+mod read_commands;
+mod records;
 mod register;
+mod status;
+mod status_output;
+mod table;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -23,7 +30,9 @@ use imglife_config::{
 use imglife_domain::ports::{Reporter, SilentReporter};
 use imglife_terminal::SpinnerReporter;
 
-use crate::cli::{Cli, ColorArg, Command, LogFormatArg, LogLevelArg, OutputArg, RegisterArgs};
+use crate::cli::{
+    AppCommand, Cli, ColorArg, Command, LogFormatArg, LogLevelArg, OutputArg, RegisterArgs,
+};
 use crate::compose::Access;
 use crate::error::Failure;
 use crate::input::Checked;
@@ -54,6 +63,11 @@ fn run(cli: Cli, started: Instant) -> Result<(), Failure> {
     tracing::debug!(cwd = %cwd.display(), "configuration loaded");
     match &cli.command {
         Command::Register(args) => run_register(args, &settings, &cwd, started),
+        Command::Status(args) => read_commands::status(args, &settings, &cwd, is_ci()),
+        Command::App(AppCommand::List(args)) => read_commands::list(args, &settings, &cwd, is_ci()),
+        Command::App(AppCommand::Purge(args)) => {
+            read_commands::purge(args, &settings, &cwd, is_ci(), started)
+        }
     }
 }
 

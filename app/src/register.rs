@@ -75,7 +75,12 @@ pub async fn register(
         let found = source.inspect(&request.image, wanted).await;
         reporter.step_finished(&step);
         let found = found.map_err(RegisterError::Metadata)?;
-        answered_by = Some(source.describe(&request.image));
+        answered_by = Some(
+            found
+                .answered_by
+                .clone()
+                .unwrap_or_else(|| source.describe(&request.image)),
+        );
         if let (None, Some(b)) = (&base, &found.base) {
             base = Some(parse_found(b, ImageRef::parse, "--base")?);
             base_digest = found

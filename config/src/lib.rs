@@ -13,4 +13,4 @@ pub use load::{ConfigFile, FileOrigin, Overrides, load};
 pub use settings::{
     ColorChoice, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings, Settings,
 };
-pub use store::{DEFAULT_FS_PATH, FsStoreConfig, StoreConfig};
+pub use store::{DEFAULT_FS_PATH, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig};

@@ -19,6 +19,26 @@ pub struct Settings {
     /// or empty (`registry:` with nothing under it) means "not configured".
     #[serde(default)]
     pub registry: Option<RegistrySettings>,
+    /// `retention:` of the original; `app purge` takes its defaults here.
+    #[serde(default)]
+    pub retention: Option<RetentionSettings>,
+}
+
+/// The original documents `keep_last`, `max_age_days`, `exclude_tags` and
+/// `archive.*` here for its tag cleanup; imglife reads the first two and
+/// accepts the rest unchanged.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct RetentionSettings {
+    pub keep_last: Option<u32>,
+    pub max_age_days: Option<u32>,
+}
+
+impl Settings {
+    /// `(keep_last, max_age_days)`, defaults 5 and 30 as the original's.
+    pub fn retention(&self) -> (u32, u32) {
+        let r = self.retention.clone().unwrap_or_default();
+        (r.keep_last.unwrap_or(5), r.max_age_days.unwrap_or(30))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -87,4 +107,14 @@ pub struct RegistrySettings {
     pub config_ref: Option<String>,
     /// Root directory of the filesystem store.
     pub path: Option<PathBuf>,
+    /// HTTP stores: seconds to wait for a connection.
+    pub connect_timeout_secs: Option<u64>,
+    /// HTTP stores: seconds one request may take, body included.
+    pub timeout_secs: Option<u64>,
+    /// HTTP stores: retries of a transient fault after the first attempt.
+    pub max_retries: Option<u32>,
+    /// HTTP stores: no retry starts after this many seconds.
+    pub retry_budget_secs: Option<u64>,
+    /// HTTP stores: parallel requests when reading many records.
+    pub concurrency: Option<usize>,
 }

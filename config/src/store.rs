@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::ConfigError;
-use crate::settings::{Provider, RegistrySettings, Settings};
+use crate::settings::{ProjectId, Provider, RegistrySettings, Settings};
 
 /// Root of the filesystem store when `registry.path` is not set, relative
 /// to the working directory.
@@ -16,9 +16,33 @@ pub struct FsStoreConfig {
     pub configured: bool,
 }
 
+/// The GitLab store as configured; the token comes from the environment
+/// and is looked up by the adapter's composition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitlabStoreConfig {
+    /// The key the URL came from, for messages: `registry.api_url` or
+    /// `registry.url`.
+    pub url_key: &'static str,
+    pub url: Option<String>,
+    /// Project number or full path, as text.
+    pub project: Option<String>,
+    pub http: HttpConfig,
+}
+
+/// Timeouts, retries and concurrency of an HTTP store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpConfig {
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    pub retry_budget_secs: u64,
+    pub concurrency: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreConfig {
     Fs(FsStoreConfig),
+    Gitlab(GitlabStoreConfig),
     /// A provider this build does not implement yet, with its name.
     Unsupported(&'static str),
 }
@@ -36,11 +60,44 @@ impl Settings {
         match provider {
             None => fs(&registry, registry.path.is_some()),
             Some(Provider::Fs) => fs(&registry, true),
-            Some(Provider::Gitlab) => Ok(StoreConfig::Unsupported("gitlab")),
+            Some(Provider::Gitlab) => gitlab(&registry),
             Some(Provider::Gitea) => Ok(StoreConfig::Unsupported("gitea")),
             Some(Provider::S3) => Ok(StoreConfig::Unsupported("s3")),
         }
     }
+}
+
+fn gitlab(registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
+    let (url_key, url) = match (&registry.api_url, &registry.url) {
+        (Some(api), _) => ("registry.api_url", Some(api.clone())),
+        (None, url) => ("registry.url", url.clone()),
+    };
+    let project = registry.project_id.as_ref().map(|p| match p {
+        ProjectId::Number(n) => n.to_string(),
+        ProjectId::Path(p) => p.clone(),
+    });
+    let http = HttpConfig {
+        connect_timeout_secs: registry.connect_timeout_secs.unwrap_or(10),
+        timeout_secs: registry.timeout_secs.unwrap_or(30),
+        max_retries: registry.max_retries.unwrap_or(4),
+        retry_budget_secs: registry.retry_budget_secs.unwrap_or(60),
+        concurrency: registry.concurrency.unwrap_or(16),
+    };
+    for (key, value) in [
+        ("registry.connect_timeout_secs", http.connect_timeout_secs),
+        ("registry.timeout_secs", http.timeout_secs),
+        ("registry.concurrency", http.concurrency as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::new(format!("{key} must be at least 1")));
+        }
+    }
+    Ok(StoreConfig::Gitlab(GitlabStoreConfig {
+        url_key,
+        url,
+        project,
+        http,
+    }))
 }
 
 fn fs(registry: &RegistrySettings, configured: bool) -> Result<StoreConfig, ConfigError> {

@@ -32,6 +32,9 @@ pub struct ImageMetadata {
     /// The digest the reference resolves to (the index digest for a
     /// multi-platform image).
     pub image_digest: Option<String>,
+    /// Which source answered, when a composite source asked several; the
+    /// summary's `Source` line shows it.
+    pub answered_by: Option<String>,
 }
 
 /// Which values the caller still needs; a source skips requests that could

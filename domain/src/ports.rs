@@ -56,6 +56,15 @@ pub trait RecordStore: Send + Sync {
     /// Every key that has a record, in no particular order. An empty store
     /// is `Ok(vec![])`; a store that cannot be listed is an error.
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError>;
+
+    /// Removes the record of `key`; removing a record that is not there is
+    /// not an error.
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError>;
+
+    /// How many `get`s a caller may run at once against this store.
+    fn parallelism(&self) -> usize {
+        1
+    }
 }
 
 /// A step of a command that may take long enough to show progress.
@@ -63,6 +72,9 @@ pub trait RecordStore: Send + Sync {
 pub enum Step {
     Inspecting { image: String, source: String },
     Publishing { location: String },
+    Listing,
+    Reading { total: usize },
+    Deleting { total: usize },
 }
 
 /// Progress reporting. Synchronous on purpose: reporting must never wait
@@ -70,6 +82,8 @@ pub enum Step {
 pub trait Reporter: Send + Sync {
     fn step_started(&self, step: &Step);
     fn step_finished(&self, step: &Step);
+    /// `done` items of the current step's total are finished.
+    fn progress(&self, _done: usize) {}
 }
 
 /// A reporter that shows nothing (JSON output, tests).

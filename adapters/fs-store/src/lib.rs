@@ -105,6 +105,26 @@ impl FsStore {
         }
     }
 
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let path = self.path_of(key);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(StoreError::Failed(format!(
+                    "cannot delete {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        // An emptied repository directory is removed too; a concurrent
+        // writer that just created a file there keeps it (not empty).
+        if let Some(dir) = path.parent() {
+            let _ = fs::remove_dir(dir);
+        }
+        Ok(())
+    }
+
     fn scan(&self) -> Result<Vec<RecordKey>, StoreError> {
         let fail = |path: &Path, e: io::Error| {
             StoreError::Failed(format!(
@@ -170,5 +190,15 @@ impl RecordStore for FsStore {
 
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
         self.blocking(Self::scan).await
+    }
+
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.blocking(move |store| store.remove(&key)).await
+    }
+
+    fn parallelism(&self) -> usize {
+        // Reads are blocking-pool tasks; a few at once hide disk latency.
+        8
     }
 }

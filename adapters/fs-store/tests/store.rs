@@ -34,12 +34,19 @@ async fn put_get_list_and_replace() {
     assert_eq!(store.get(&key("r.io/apps/none:1")).await, Ok(None));
     let mut listed = store.list().await.expect("list");
     listed.sort();
-    assert_eq!(listed, vec![a.clone(), b]);
+    assert_eq!(listed, vec![a.clone(), b.clone()]);
     assert_eq!(
         store.location(&a),
         "filesystem records/r.io+apps+a/1.0.json",
         "the location is shown relative, as configured"
     );
+    store.delete(&b).await.expect("delete b");
+    store
+        .delete(&b)
+        .await
+        .expect("deleting again is not an error");
+    assert_eq!(store.get(&b).await, Ok(None));
+    assert_eq!(store.list().await.map(|l| l.len()), Ok(1));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("records/r.io+apps+a"))
         .expect("dir")
         .filter_map(Result::ok)

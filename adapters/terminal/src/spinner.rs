@@ -27,6 +27,9 @@ fn describe(step: &Step) -> String {
     match step {
         Step::Inspecting { image, source } => format!("Inspecting {image} ({source})"),
         Step::Publishing { location } => format!("Publishing to {location}"),
+        Step::Listing => "Listing records".to_owned(),
+        Step::Reading { total } => format!("Reading {total} records"),
+        Step::Deleting { total } => format!("Deleting {total} records"),
     }
 }
 
@@ -35,11 +38,20 @@ impl Reporter for SpinnerReporter {
         if !self.enabled {
             return;
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let total = match step {
+            Step::Reading { total } | Step::Deleting { total } => Some(*total as u64),
+            _ => None,
+        };
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
         if bar.is_hidden() {
             return;
         }
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        let template = if total.is_some() {
+            "{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}"
+        } else {
+            "{spinner} {msg} {elapsed}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar.set_message(describe(step));
@@ -49,6 +61,14 @@ impl Reporter for SpinnerReporter {
 
     fn step_finished(&self, _: &Step) {
         self.swap(None);
+    }
+
+    fn progress(&self, done: usize) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.set_position(done as u64);
+        }
     }
 }
 

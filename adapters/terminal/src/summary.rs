@@ -14,8 +14,9 @@ use anstyle::{AnsiColor, Style};
 
 /// The rule under the title: 35 box-drawing characters, as the original.
 const RULE_WIDTH: usize = 35;
-/// Labels are padded to this width (the longest label, `Platforms`, plus
-/// two spaces).
+/// Labels are padded to at least this width (`Platforms` plus two spaces,
+/// as the original lays out the register summary); longer labels widen the
+/// column for the whole block.
 const LABEL_WIDTH: usize = 11;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +69,21 @@ impl Summary {
             format_elapsed(self.elapsed)
         );
         let _ = writeln!(out, "{rule}{}{rule:#}", "─".repeat(RULE_WIDTH));
+        let width = self
+            .rows
+            .iter()
+            .map(|(name, _)| name.chars().count() + 2)
+            .max()
+            .unwrap_or(0)
+            .max(LABEL_WIDTH);
         for (name, value) in &self.rows {
-            let _ = writeln!(out, "{label}{name:<LABEL_WIDTH$}{label:#}{value}");
+            // Tree branches (`├─ `) are drawn plain; the label after them is styled.
+            let (branch, name_only) = match name.char_indices().find(|(_, c)| c.is_alphanumeric()) {
+                Some((i, _)) => name.split_at(i),
+                None => ("", name.as_str()),
+            };
+            let pad = width.saturating_sub(name.chars().count());
+            let _ = writeln!(out, "{branch}{label}{name_only}{label:#}{:pad$}{value}", "");
         }
         out
     }

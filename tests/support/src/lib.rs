@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+pub mod fixtures;
+pub mod gitlab;
 mod sandbox;
 
 pub use sandbox::{Run, Sandbox};

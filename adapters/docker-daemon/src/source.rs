@@ -1,0 +1,161 @@
+//! `DockerSource`: the `ImageMetadataSource` port over the Engine API.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use imglife_domain::ImageRef;
+use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
+use imglife_domain::ports::ImageMetadataSource;
+
+use crate::host::DockerHost;
+use crate::inspect::{self, ImageInspect};
+
+/// The newest Engine API version this client is written against; older
+/// daemons are spoken to in their own version.
+const CLIENT_API: (u32, u32) = (1, 41);
+/// The oldest version whose image inspect has everything read here.
+const MIN_API: (u32, u32) = (1, 24);
+
+#[derive(Debug)]
+pub struct DockerSource {
+    host: DockerHost,
+    http: reqwest::Client,
+    /// `http://docker` for a unix socket (the host part is ignored), or
+    /// `http://HOST:PORT`.
+    base: String,
+}
+
+impl DockerSource {
+    pub fn new(host: DockerHost, timeout: Duration) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)));
+        let base = match &host {
+            DockerHost::Unix(path) => {
+                builder = builder.unix_socket(path.clone());
+                "http://docker".to_owned()
+            }
+            DockerHost::Tcp(address) => format!("http://{address}"),
+        };
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot set up the Docker client: {e}"))?;
+        Ok(Self { host, http, base })
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> MetadataError {
+        let mut cause = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(s) = source {
+            cause = s.to_string();
+            source = s.source();
+        }
+        let hint = if cause.contains("ermission denied") {
+            "the socket is not accessible to this user (join the docker group, or set DOCKER_HOST)"
+        } else if error.is_timeout() {
+            "the daemon did not answer in time"
+        } else {
+            "is the daemon running? set DOCKER_HOST to its socket (unix:///path) or address (tcp://HOST:PORT)"
+        };
+        MetadataError::Unreachable(format!(
+            "cannot reach the Docker daemon at DOCKER_HOST={}: {cause}; {hint}",
+            self.host
+        ))
+    }
+
+    /// The API version to use: the daemon's (`API-Version` of `/_ping`),
+    /// capped at the client's.
+    async fn negotiate(&self) -> Result<(u32, u32), MetadataError> {
+        let response = self
+            .http
+            .get(format!("{}/_ping", self.base))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let server = response
+            .headers()
+            .get("api-version")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_version)
+            .unwrap_or(MIN_API);
+        if server < MIN_API {
+            return Err(MetadataError::Invalid(format!(
+                "the Docker daemon at {} speaks API {}.{}; imglife needs {}.{} or newer",
+                self.host, server.0, server.1, MIN_API.0, MIN_API.1
+            )));
+        }
+        Ok(server.min(CLIENT_API))
+    }
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+#[async_trait]
+impl ImageMetadataSource for DockerSource {
+    fn describe(&self, _image: &ImageRef) -> String {
+        format!("docker daemon {}", self.host)
+    }
+
+    async fn inspect(
+        &self,
+        image: &ImageRef,
+        wanted: Wanted,
+    ) -> Result<ImageMetadata, MetadataError> {
+        let (major, minor) = self.negotiate().await?;
+        // The name goes into the path as one piece; the daemon's router
+        // takes everything between /images/ and /json, slashes included.
+        let url = format!("{}/v{major}.{minor}/images/{image}/json", self.base);
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        match status.as_u16() {
+            200 => {}
+            404 => {
+                return Err(MetadataError::NotFound(format!(
+                    "image {image} is not present in the Docker daemon at {}; build or pull it first",
+                    self.host
+                )));
+            }
+            code => {
+                let message = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                    .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+                return Err(MetadataError::Invalid(format!(
+                    "the Docker daemon at {} answered {code} for {image}: {message}",
+                    self.host
+                )));
+            }
+        }
+        let parsed: ImageInspect = serde_json::from_slice(&body).map_err(|e| {
+            MetadataError::Invalid(format!(
+                "the Docker daemon's description of {image} does not parse: {e}"
+            ))
+        })?;
+        Ok(inspect::metadata(image, &parsed, wanted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(parse_version("1.41"), Some((1, 41)));
+        assert!(parse_version("1.9").is_some_and(|v| v < (1, 24)));
+        assert_eq!(
+            parse_version("1.53").map(|v| v.min(CLIENT_API)),
+            Some((1, 41))
+        );
+        assert_eq!(parse_version("junk"), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! The endpoints used, one function each. Every request goes through
+//! `Client::send`, which retries transient faults.
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use url::Url;
+
+/// A package as the packages API lists it (only the fields used).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Package {
+    pub id: u64,
+    pub name: String,
+    pub version: String,
+}
+
+/// A file of a package.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PackageFile {
+    pub id: u64,
+    pub file_name: String,
+}
+
+/// Builds URLs below `/api/v4/projects/:id`; the project path is one
+/// segment, so its `/` is sent as `%2F` as GitLab requires.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    project_base: Url,
+}
+
+impl Endpoints {
+    pub fn new(api: &Url, project: &str) -> Self {
+        let mut project_base = api.clone();
+        if let Ok(mut segments) = project_base.path_segments_mut() {
+            segments.push("projects").push(project);
+        }
+        Self { project_base }
+    }
+
+    fn with(&self, segments: &[&str]) -> Url {
+        let mut url = self.project_base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.extend(segments);
+        }
+        url
+    }
+
+    pub fn generic_file(&self, name: &str, version: &str, file: &str) -> Url {
+        self.with(&["packages", "generic", name, version, file])
+    }
+
+    /// Generic packages, 100 a page (GitLab's maximum).
+    pub fn packages(&self, page: &str, exact: Option<(&str, &str)>) -> Url {
+        let mut url = self.with(&["packages"]);
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("package_type", "generic")
+                .append_pair("per_page", "100")
+                .append_pair("page", page)
+                .append_pair("order_by", "created_at")
+                .append_pair("sort", "asc");
+            if let Some((name, version)) = exact {
+                query
+                    .append_pair("package_name", name)
+                    .append_pair("package_version", version);
+            }
+        }
+        url
+    }
+
+    /// The cheapest request that tells whether the project exists and is
+    /// visible to the token.
+    pub fn probe(&self) -> Url {
+        let mut url = self.with(&["packages"]);
+        url.query_pairs_mut()
+            .append_pair("package_type", "generic")
+            .append_pair("per_page", "1");
+        url
+    }
+
+    pub fn package_files(&self, package_id: u64, page: &str) -> Url {
+        let mut url = self.with(&["packages", &package_id.to_string(), "package_files"]);
+        url.query_pairs_mut()
+            .append_pair("per_page", "100")
+            .append_pair("page", page);
+        url
+    }
+
+    pub fn package(&self, package_id: u64) -> Url {
+        self.with(&["packages", &package_id.to_string()])
+    }
+
+    pub fn package_file(&self, package_id: u64, file_id: u64) -> Url {
+        self.with(&[
+            "packages",
+            &package_id.to_string(),
+            "package_files",
+            &file_id.to_string(),
+        ])
+    }
+}
+
+/// One request to make: method, URL and optional body.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Call {
+    pub fn get(url: Url) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+        }
+    }
+
+    pub fn put(url: Url, body: Vec<u8>) -> Self {
+        Self {
+            method: Method::PUT,
+            url,
+            body: Some(body),
+        }
+    }
+
+    pub fn delete(url: Url) -> Self {
+        Self {
+            method: Method::DELETE,
+            url,
+            body: None,
+        }
+    }
+}
+
+/// A finished answer, body read.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub next_page: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}

@@ -1,0 +1,192 @@
+//! What the GitLab store needs, checked before any request is made.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::retry::RetryPolicy;
+use crate::token::Token;
+
+/// A configuration problem, named by its key or variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub String);
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+#[derive(Debug, Clone)]
+pub struct GitlabSettings {
+    /// `https://gitlab.example.com/api/v4` (no trailing slash).
+    pub(crate) api: Url,
+    /// As configured, for messages: `42` or `platform/base-images`.
+    pub(crate) project: String,
+    pub(crate) token: Token,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    /// Parallel downloads when reading many records.
+    pub(crate) concurrency: usize,
+}
+
+impl GitlabSettings {
+    /// `url_key` names the key the URL came from (`registry.api_url` or
+    /// `registry.url`) so that errors point at it.
+    pub fn new(
+        url_key: &str,
+        url: Option<&str>,
+        project: Option<&str>,
+        token: Option<Token>,
+    ) -> Result<Self, SettingsError> {
+        let url = url.ok_or_else(|| {
+            SettingsError(
+                "registry.url is missing: set it to the GitLab instance, e.g. https://gitlab.example.com".to_owned(),
+            )
+        })?;
+        let api = api_base(url_key, url)?;
+        let project = project.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
+            SettingsError(
+                "registry.project_id is missing: set it to the GitLab project that keeps the records, \
+                 as its number (42) or full path (platform/base-images)"
+                    .to_owned(),
+            )
+        })?;
+        let numeric = project.bytes().all(|b| b.is_ascii_digit());
+        if !numeric && !project.contains('/') {
+            return Err(SettingsError(format!(
+                "registry.project_id '{project}': a project path must include its group, e.g. platform/{project}"
+            )));
+        }
+        let token = token.ok_or_else(|| {
+            SettingsError(
+                "no GitLab token: set GITLAB_TOKEN to a token with the api scope \
+                 (inside GitLab CI, CI_JOB_TOKEN is used when GITLAB_TOKEN is unset)"
+                    .to_owned(),
+            )
+        })?;
+        Ok(Self {
+            api,
+            project: project.to_owned(),
+            token,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            concurrency: 16,
+        })
+    }
+
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    #[must_use]
+    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.request_timeout = request;
+        self
+    }
+
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+}
+
+/// Accepts `https://host`, `https://host/`, `https://host/api/v4` and
+/// instances under a path (`https://host/gitlab`).
+fn api_base(key: &str, raw: &str) -> Result<Url, SettingsError> {
+    let parsed = Url::parse(raw.trim()).map_err(|e| {
+        SettingsError(format!(
+            "{key} '{raw}' is not a valid URL ({e}); use e.g. https://gitlab.example.com"
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+        return Err(SettingsError(format!(
+            "{key} '{raw}' must be an http:// or https:// URL with a host, e.g. https://gitlab.example.com"
+        )));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(SettingsError(format!(
+            "{key} must not carry credentials; put the token in GITLAB_TOKEN"
+        )));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(SettingsError(format!(
+            "{key} '{raw}' must not have a query or fragment"
+        )));
+    }
+    let path = parsed.path().trim_end_matches('/');
+    let path = path.strip_suffix("/api/v4").unwrap_or(path);
+    let mut api = parsed.clone();
+    api.set_path(&format!("{path}/api/v4"));
+    Ok(api)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Token;
+
+    fn token() -> Option<Token> {
+        Token::from_env(&|n: &str| (n == "GITLAB_TOKEN").then(|| "t".to_owned()))
+    }
+
+    #[test]
+    fn normalises_the_api_base() {
+        for (raw, want) in [
+            (
+                "https://gitlab.example.com",
+                "https://gitlab.example.com/api/v4",
+            ),
+            (
+                "https://gitlab.example.com/",
+                "https://gitlab.example.com/api/v4",
+            ),
+            (
+                "https://gitlab.example.com/api/v4/",
+                "https://gitlab.example.com/api/v4",
+            ),
+            (
+                "http://127.0.0.1:8080/gitlab",
+                "http://127.0.0.1:8080/gitlab/api/v4",
+            ),
+        ] {
+            let s = GitlabSettings::new("registry.url", Some(raw), Some("1"), token()).expect(raw);
+            assert_eq!(s.api.as_str(), want);
+        }
+    }
+
+    #[test]
+    fn refuses_incomplete_settings() {
+        let cases = [
+            (None, Some("1"), token(), "registry.url is missing"),
+            (
+                Some("gitlab.example.com"),
+                Some("1"),
+                token(),
+                "not a valid URL",
+            ),
+            (Some("ftp://x"), Some("1"), token(), "http:// or https://"),
+            (Some("https://u:p@x"), Some("1"), token(), "credentials"),
+            (Some("https://x"), None, token(), "project_id is missing"),
+            (
+                Some("https://x"),
+                Some("proj"),
+                token(),
+                "include its group",
+            ),
+            (Some("https://x"), Some("g/p"), None, "GITLAB_TOKEN"),
+        ];
+        for (url, project, token, want) in cases {
+            let err = GitlabSettings::new("registry.url", url, project, token).expect_err(want);
+            assert!(err.0.contains(want), "{err} lacks {want}");
+        }
+    }
+}

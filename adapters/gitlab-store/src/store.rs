@@ -1,0 +1,506 @@
+//! `GitlabStore`: the `RecordStore` port over GitLab's packages API.
+
+use std::collections::BTreeSet;
+use std::error::Error as _;
+
+use async_trait::async_trait;
+use imglife_domain::RecordKey;
+use imglife_domain::key::RECORD_FILE_NAME;
+use imglife_domain::ports::{RecordStore, StoreError};
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::api::{Answer, Call, Endpoints, Package, PackageFile};
+use crate::errors::{Context, from_status, gitlab_message};
+use crate::retry::{Attempts, Transient, parse_retry_after};
+use crate::settings::{GitlabSettings, SettingsError};
+
+/// Redirect hops followed on a download (object storage answers with one).
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Debug)]
+pub struct GitlabStore {
+    settings: GitlabSettings,
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    token_header: (HeaderName, HeaderValue),
+}
+
+/// The result of one upload attempt sequence.
+enum Upload {
+    Created,
+    DuplicateDenied,
+}
+
+impl GitlabStore {
+    /// Builds the HTTP client. `extra_roots` is the PEM bundle of
+    /// `SSL_CERT_FILE`, when set.
+    pub fn new(
+        settings: GitlabSettings,
+        extra_roots: Option<&[u8]>,
+    ) -> Result<Self, SettingsError> {
+        // reqwest is built without a default crypto provider; installing
+        // one twice is harmless (the second attempt just reports an error).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
+            // Redirects are followed by hand: the token must never travel to
+            // another origin, and PRIVATE-TOKEN is not a header reqwest
+            // strips on its own.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(concat!("imglife/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = extra_roots {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                SettingsError(format!("SSL_CERT_FILE does not hold PEM certificates: {e}"))
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| SettingsError(format!("cannot set up HTTPS: {e}")))?;
+        let mut value = HeaderValue::from_str(settings.token.secret()).map_err(|_| {
+            SettingsError(format!(
+                "{} holds characters that cannot be sent in an HTTP header; check its value",
+                settings.token.source().variable()
+            ))
+        })?;
+        value.set_sensitive(true);
+        let token_header = (
+            HeaderName::from_static(match settings.token.source().header() {
+                "PRIVATE-TOKEN" => "private-token",
+                _ => "job-token",
+            }),
+            value,
+        );
+        let endpoints = Endpoints::new(&settings.api, &settings.project);
+        Ok(Self {
+            settings,
+            http,
+            endpoints,
+            token_header,
+        })
+    }
+
+    fn context<'a>(&'a self, action: &'a str) -> Context<'a> {
+        Context {
+            action,
+            project: &self.settings.project,
+            token: self.settings.token.source(),
+        }
+    }
+
+    /// Sends `call`, retrying transient faults within the retry policy.
+    /// The token is attached only when `with_token` (same origin as the
+    /// configured API).
+    async fn send(
+        &self,
+        call: &Call,
+        action: &str,
+        with_token: bool,
+    ) -> Result<Answer, StoreError> {
+        let mut attempts = Attempts::new(self.settings.retry);
+        loop {
+            match self.send_once(call, with_token, &attempts).await {
+                Ok(answer) => return Ok(answer),
+                Err(fault) => match attempts.next_delay(&fault) {
+                    Ok(delay) => {
+                        tracing::info!(
+                            "{action}: {} — retrying in {:.1}s",
+                            fault.reason,
+                            delay.as_secs_f64()
+                        );
+                        tokio::time::sleep(delay).await;
+                    }
+                    Err(summary) => {
+                        return Err(StoreError::Unavailable(format!("{action}: {summary}")));
+                    }
+                },
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        call: &Call,
+        with_token: bool,
+        attempts: &Attempts,
+    ) -> Result<Answer, Transient> {
+        let mut request = self.http.request(call.method.clone(), call.url.clone());
+        if with_token {
+            request = request.header(self.token_header.0.clone(), self.token_header.1.clone());
+        }
+        if let Some(body) = &call.body {
+            request = request.body(body.clone());
+        }
+        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
+        let next_page = header("x-next-page");
+        let location = header("location");
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        match status.as_u16() {
+            429 => Err(Transient {
+                reason: "GitLab is rate limiting requests (429 Too Many Requests)".to_owned(),
+                retry_after: Some(retry_after.unwrap_or_else(|| attempts.rate_limit_fallback())),
+            }),
+            // GitLab documents 500 for concurrent uploads into one package.
+            408 | 500 | 502 | 503 | 504 => Err(Transient {
+                reason: format!("GitLab answered {status}"),
+                retry_after,
+            }),
+            _ => Ok(Answer {
+                status,
+                next_page,
+                location,
+                body: body.to_vec(),
+            }),
+        }
+    }
+
+    fn transport(&self, error: &reqwest::Error) -> Transient {
+        let mut cause = String::new();
+        let mut source = error.source();
+        while let Some(s) = source {
+            cause = s.to_string();
+            source = s.source();
+        }
+        let host = self.settings.api.host_str().unwrap_or_default();
+        let reason = if error.is_timeout() {
+            format!(
+                "GitLab at {host} did not answer within {}s",
+                self.settings.request_timeout.as_secs()
+            )
+        } else if error.is_connect() {
+            format!("cannot connect to GitLab at {host}: {cause}")
+        } else {
+            format!("the connection to GitLab at {host} failed: {cause}")
+        };
+        Transient {
+            reason,
+            retry_after: None,
+        }
+    }
+
+    /// `PUT`s the record once; `DuplicateDenied` when the namespace forbids
+    /// a second file of the same name.
+    ///
+    /// A `PUT` whose answer was lost (reset, timeout) is retried by `send`:
+    /// that is safe because GitLab serves the newest file of a name, so a
+    /// second copy of the same bytes changes nothing a reader sees; with
+    /// duplicates denied, the retry answers "duplicate" and is handled
+    /// like any other duplicate.
+    async fn upload(&self, key: &RecordKey, document: &[u8]) -> Result<Upload, StoreError> {
+        let url = self
+            .endpoints
+            .generic_file(key.name(), key.version(), RECORD_FILE_NAME);
+        let action = "publishing the record";
+        let answer = self
+            .send(&Call::put(url, document.to_vec()), action, true)
+            .await?;
+        match answer.status.as_u16() {
+            200 | 201 => Ok(Upload::Created),
+            400 if gitlab_message(&answer.text()).contains("Duplicate package is not allowed") => {
+                Ok(Upload::DuplicateDenied)
+            }
+            _ => Err(from_status(
+                answer.status,
+                &answer.text(),
+                &self.context(action),
+            )),
+        }
+    }
+
+    /// Deletes every `record.json` of the key's package, so that a
+    /// namespace that denies duplicates accepts the new record.
+    async fn delete_older(&self, key: &RecordKey) -> Result<usize, StoreError> {
+        let action = "replacing the older record";
+        let packages = self
+            .packages(Some((key.name(), key.version())), action)
+            .await?;
+        let mut deleted = 0;
+        for package in packages
+            .iter()
+            .filter(|p| p.name == key.name() && p.version == key.version())
+        {
+            for file in self.files(package.id, action).await? {
+                if file.file_name != RECORD_FILE_NAME {
+                    continue;
+                }
+                let url = self.endpoints.package_file(package.id, file.id);
+                let answer = self.send(&Call::delete(url), action, true).await?;
+                match answer.status.as_u16() {
+                    204 | 200 | 404 => deleted += 1,
+                    403 => {
+                        return Err(StoreError::Denied(format!(
+                            "publishing the record: project {}'s namespace does not allow duplicate \
+                             generic packages, and the token in {} may not delete the older record \
+                             (403); allow duplicates in the group's package registry settings, or use \
+                             a token with the Maintainer role",
+                            self.settings.project,
+                            self.settings.token.source().variable()
+                        )));
+                    }
+                    _ => {
+                        return Err(from_status(
+                            answer.status,
+                            &answer.text(),
+                            &self.context(action),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Every generic package (optionally filtered by name and version on
+    /// GitLab's side), following `X-Next-Page` to the end: GitLab stops
+    /// sending totals past 10,000.
+    async fn packages(
+        &self,
+        exact: Option<(&str, &str)>,
+        action: &str,
+    ) -> Result<Vec<Package>, StoreError> {
+        let mut all = Vec::new();
+        let mut page = "1".to_owned();
+        loop {
+            let answer = self
+                .send(
+                    &Call::get(self.endpoints.packages(&page, exact)),
+                    action,
+                    true,
+                )
+                .await?;
+            if !answer.status.is_success() {
+                return Err(from_status(
+                    answer.status,
+                    &answer.text(),
+                    &self.context(action),
+                ));
+            }
+            let batch: Vec<Package> = parse_json(&answer, action)?;
+            all.extend(batch);
+            match next(&page, answer.next_page.as_deref(), action)? {
+                Some(n) => page = n,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    async fn files(&self, package_id: u64, action: &str) -> Result<Vec<PackageFile>, StoreError> {
+        let mut all = Vec::new();
+        let mut page = "1".to_owned();
+        loop {
+            let answer = self
+                .send(
+                    &Call::get(self.endpoints.package_files(package_id, &page)),
+                    action,
+                    true,
+                )
+                .await?;
+            if !answer.status.is_success() {
+                return Err(from_status(
+                    answer.status,
+                    &answer.text(),
+                    &self.context(action),
+                ));
+            }
+            let batch: Vec<PackageFile> = parse_json(&answer, action)?;
+            all.extend(batch);
+            match next(&page, answer.next_page.as_deref(), action)? {
+                Some(n) => page = n,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Downloads the record, following redirects to object storage without
+    /// the token.
+    async fn download(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let action = "reading the record";
+        let mut url = self
+            .endpoints
+            .generic_file(key.name(), key.version(), RECORD_FILE_NAME);
+        let api_origin = self.settings.api.origin();
+        for _ in 0..=MAX_REDIRECTS {
+            let same_origin = url.origin() == api_origin;
+            let answer = self
+                .send(&Call::get(url.clone()), action, same_origin)
+                .await?;
+            match answer.status.as_u16() {
+                200 => return Ok(Some(answer.body)),
+                301 | 302 | 303 | 307 | 308 => {
+                    let location = answer.location.as_deref().unwrap_or_default();
+                    url = url.join(location).map_err(|e| {
+                        StoreError::Failed(format!(
+                            "{action}: GitLab redirected to an invalid location '{location}': {e}"
+                        ))
+                    })?;
+                }
+                404 if same_origin => return self.missing_or_no_project(action).await,
+                _ => {
+                    return Err(from_status(
+                        answer.status,
+                        &answer.text(),
+                        &self.context(action),
+                    ));
+                }
+            }
+        }
+        Err(StoreError::Failed(format!(
+            "{action}: more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    /// A 404 on a download means "no such record" only if the project
+    /// exists; otherwise the configuration is wrong and must be said so.
+    async fn missing_or_no_project(&self, action: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let probe = self.endpoints.probe();
+        let answer = self.send(&Call::get(probe), action, true).await?;
+        if answer.status.is_success() {
+            Ok(None)
+        } else {
+            Err(from_status(
+                answer.status,
+                &answer.text(),
+                &self.context(action),
+            ))
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    answer: &Answer,
+    action: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        StoreError::Failed(format!(
+            "{action}: GitLab answered with JSON that does not parse as expected: {e}"
+        ))
+    })
+}
+
+/// The next page from `X-Next-Page` ("" on the last page), refusing a
+/// server that sends us back to a page already read.
+fn next(current: &str, header: Option<&str>, action: &str) -> Result<Option<String>, StoreError> {
+    let Some(next) = header.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    match (current.parse::<u64>(), next.parse::<u64>()) {
+        (Ok(c), Ok(n)) if n > c => Ok(Some(next.to_owned())),
+        _ => Err(StoreError::Failed(format!(
+            "{action}: GitLab's pagination is inconsistent (page {current} points to page '{next}')"
+        ))),
+    }
+}
+
+#[async_trait]
+impl RecordStore for GitlabStore {
+    fn location(&self, key: &RecordKey) -> String {
+        format!(
+            "GitLab project {} packages/generic/{}/{}/{RECORD_FILE_NAME}",
+            self.settings.project,
+            key.name(),
+            key.version()
+        )
+    }
+
+    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
+        match self.upload(key, document).await? {
+            Upload::Created => Ok(()),
+            Upload::DuplicateDenied => {
+                let deleted = self.delete_older(key).await?;
+                tracing::info!(
+                    deleted,
+                    "duplicates are denied: deleted the older record, uploading again"
+                );
+                match self.upload(key, document).await? {
+                    Upload::Created => Ok(()),
+                    Upload::DuplicateDenied => Err(StoreError::Failed(format!(
+                        "publishing the record: GitLab still reports a duplicate after the older \
+                         record was deleted (project {}); another job may be registering the same \
+                         image at the same time — run register again",
+                        self.settings.project
+                    ))),
+                }
+            }
+        }
+    }
+
+    async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.download(key).await
+    }
+
+    /// Deletes the key's whole package: it holds nothing but the record,
+    /// and GitLab keeps a package whose last file was deleted, which would
+    /// still be listed.
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let action = "deleting the record";
+        let packages = self
+            .packages(Some((key.name(), key.version())), action)
+            .await?;
+        for package in packages
+            .iter()
+            .filter(|p| p.name == key.name() && p.version == key.version())
+        {
+            let answer = self
+                .send(
+                    &Call::delete(self.endpoints.package(package.id)),
+                    action,
+                    true,
+                )
+                .await?;
+            match answer.status.as_u16() {
+                200 | 204 | 404 => {}
+                _ => {
+                    return Err(from_status(
+                        answer.status,
+                        &answer.text(),
+                        &self.context(action),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn parallelism(&self) -> usize {
+        self.settings.concurrency
+    }
+
+    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+        let packages = self.packages(None, "listing records").await?;
+        let mut keys = BTreeSet::new();
+        for package in packages {
+            match RecordKey::from_parts(&package.name, &package.version) {
+                Ok(key) => {
+                    keys.insert(key);
+                }
+                // Other generic packages may share the project.
+                Err(e) => tracing::debug!("skipping package {}: {e}", package.id),
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_must_move_forward() {
+        assert_eq!(next("1", Some("2"), "x"), Ok(Some("2".to_owned())));
+        assert_eq!(next("3", Some(""), "x"), Ok(None));
+        assert_eq!(next("3", None, "x"), Ok(None));
+        assert!(next("3", Some("3"), "x").is_err());
+        assert!(next("3", Some("abc"), "x").is_err());
+    }
+}
