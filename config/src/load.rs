@@ -15,7 +15,7 @@ const ENV_PREFIX: &str = "IMGLIFE_";
 /// Top-level keys that `IMGLIFE_*` variables may set. Everything else under
 /// the prefix (registry credentials such as `IMGLIFE_GHCR_IO_TOKEN`,
 /// `IMGLIFE_CONFIG`) is not configuration and is never read here.
-const ENV_KEYS: &[&str] = &["log_level", "log_format", "color", "registry"];
+const ENV_KEYS: &[&str] = &["log_level", "log_format", "color", "registry", "inspection"];
 
 /// How the config file was chosen; errors name it the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

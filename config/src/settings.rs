@@ -19,6 +19,32 @@ pub struct Settings {
     /// or empty (`registry:` with nothing under it) means "not configured".
     #[serde(default)]
     pub registry: Option<RegistrySettings>,
+    /// `inspection:`: how image metadata is read from OCI registries.
+    #[serde(default)]
+    pub inspection: InspectionSettings,
+}
+
+/// Timeouts and retries of the registry inspection (`--base` or
+/// `--platform` missing). Unknown keys are errors, like in `registry:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InspectionSettings {
+    /// Bound on opening one connection.
+    pub connect_timeout_secs: u64,
+    /// Bound on the whole inspection, retries included.
+    pub timeout_secs: u64,
+    /// Retries of a transient fault (connection reset, 429, 502/503/504).
+    pub max_retries: u32,
+}
+
+impl Default for InspectionSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout_secs: 10,
+            timeout_secs: 60,
+            max_retries: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
