@@ -104,6 +104,12 @@ pub fn map(error: &OciDistributionError, cx: &Context<'_>) -> MetadataError {
     }
 }
 
+/// True when the registry says the repository does not exist.
+pub fn is_name_unknown(error: &OciDistributionError) -> bool {
+    matches!(error, OciDistributionError::RegistryError { envelope, .. }
+        if envelope.errors.iter().any(|e| matches!(e.code, OciErrorCode::NameUnknown)))
+}
+
 fn unauthorized(cx: &Context<'_>) -> MetadataError {
     let Context {
         image,

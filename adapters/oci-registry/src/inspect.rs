@@ -64,7 +64,12 @@ struct Session<'a> {
 impl Session<'_> {
     async fn run(&self, wanted: Wanted) -> Result<ImageMetadata, MetadataError> {
         self.authenticate().await?;
-        let (bytes, digest) = self.manifest(&self.reference, "the manifest").await?;
+        let (bytes, digest) = match self.manifest(&self.reference, "the manifest").await {
+            Err(MetadataError::NotFound(tag_missing)) => {
+                return Err(self.repository_or_tag_missing(tag_missing).await);
+            }
+            other => other?,
+        };
         let top = parse_manifest(&bytes, &self.what("the manifest"))?;
         let mut findings = Findings::default();
         let mut config_descriptor = top.config.clone();
@@ -139,6 +144,21 @@ impl Session<'_> {
         match result {
             Ok(_) => Ok(()),
             Err(e) => Err(self.error(&e, "authentication")),
+        }
+    }
+
+    /// Distribution answers MANIFEST_UNKNOWN for a tag of a repository that
+    /// does not exist either; the tag list tells the two apart, so the
+    /// message can point at the right part of `--image`. Only asked on
+    /// this failure path.
+    async fn repository_or_tag_missing(&self, tag_missing: String) -> MetadataError {
+        match self
+            .client
+            .list_tags(&self.reference, &self.credential.auth, Some(1), None)
+            .await
+        {
+            Err(e) if errors::is_name_unknown(&e) => self.error(&e, "the tag list"),
+            _ => MetadataError::NotFound(tag_missing),
         }
     }
 

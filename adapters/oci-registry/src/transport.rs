@@ -146,7 +146,7 @@ where
         .with_jitter();
     call.retry(backoff)
         .when(is_transient)
-        .notify(|e, after| tracing::warn!(error = %e, ?after, what, "transient registry fault; retrying"))
+        .notify(|e, after| tracing::info!(error = %e, ?after, what, "transient registry fault; retrying"))
         .await
 }
 

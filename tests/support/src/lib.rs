@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+pub mod registry;
 mod sandbox;
 
 pub use sandbox::{Run, Sandbox};
