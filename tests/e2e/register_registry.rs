@@ -2,6 +2,8 @@
 //! registry (Debian's docker-registry, started by scripts/services.sh).
 //! Every test pushes its own fixtures, byte for byte.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

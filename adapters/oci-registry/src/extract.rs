@@ -188,13 +188,14 @@ impl Findings {
                 }
             }
         }
-        if wanted.platforms && self.platforms.is_none() {
-            if let Some(v) = value(PLATFORMS) {
-                self.platforms = Some(Found::new(
-                    vec![v.to_owned()],
-                    format!("{kind} {PLATFORMS}"),
-                ));
-            }
+        if wanted.platforms
+            && self.platforms.is_none()
+            && let Some(v) = value(PLATFORMS)
+        {
+            self.platforms = Some(Found::new(
+                vec![v.to_owned()],
+                format!("{kind} {PLATFORMS}"),
+            ));
         }
     }
 

@@ -73,54 +73,50 @@ impl Session<'_> {
         let top = parse_manifest(&bytes, &self.what("the manifest"))?;
         let mut findings = Findings::default();
         let mut config_descriptor = top.config.clone();
-        let mut config_fallback = true;
         if top.is_index() {
             findings.absorb("index annotation", top.annotations.as_ref(), wanted);
-            if !findings.complete(wanted) {
-                if let Some(entry) = top.chosen_entry() {
-                    let what = format!("the manifest {} (from the index)", entry.digest);
-                    let child = self.reference.clone_with_digest(entry.digest.clone());
-                    let (bytes, _) = self.manifest(&child, &what).await?;
-                    let manifest = parse_manifest(&bytes, &self.what(&what))?;
-                    if manifest.is_index() {
-                        return Err(MetadataError::Invalid(format!(
-                            "{}: is an index inside an index, which imglife does not follow; \
-                             pass --base and --platform",
-                            self.what(&what)
-                        )));
-                    }
-                    findings.absorb("manifest annotation", manifest.annotations.as_ref(), wanted);
-                    config_descriptor = manifest.config;
+            if !findings.complete(wanted)
+                && let Some(entry) = top.chosen_entry()
+            {
+                let what = format!("the manifest {} (from the index)", entry.digest);
+                let child = self.reference.clone_with_digest(entry.digest.clone());
+                let (bytes, _) = self.manifest(&child, &what).await?;
+                let manifest = parse_manifest(&bytes, &self.what(&what))?;
+                if manifest.is_index() {
+                    return Err(MetadataError::Invalid(format!(
+                        "{}: is an index inside an index, which imglife does not follow; \
+                         pass --base and --platform",
+                        self.what(&what)
+                    )));
                 }
+                findings.absorb("manifest annotation", manifest.annotations.as_ref(), wanted);
+                config_descriptor = manifest.config;
             }
-            // The index's entries list the platforms; the one config read
-            // describes only one of them.
-            config_fallback = false;
         } else {
             findings.absorb("manifest annotation", top.annotations.as_ref(), wanted);
         }
         let mut config = None;
-        if !findings.complete(wanted) {
-            if let Some(descriptor) = &config_descriptor {
-                let parsed = self.config(descriptor).await?;
-                findings.absorb("config label", parsed.labels(), wanted);
-                config = Some(parsed);
-            }
+        if !findings.complete(wanted)
+            && let Some(descriptor) = &config_descriptor
+        {
+            let parsed = self.config(descriptor).await?;
+            findings.absorb("config label", parsed.labels(), wanted);
+            config = Some(parsed);
         }
         if top.is_index() {
+            // The index's entries list the platforms; the one config read
+            // describes only one of them.
             findings.fallback_platforms(
                 wanted,
                 top.entry_platforms(),
                 "the platforms of the image index",
             );
-        } else if config_fallback {
-            if let Some(platform) = config.as_ref().and_then(Config::platform) {
-                findings.fallback_platforms(
-                    wanted,
-                    vec![platform],
-                    "the image config's os/architecture",
-                );
-            }
+        } else if let Some(platform) = config.as_ref().and_then(Config::platform) {
+            findings.fallback_platforms(
+                wanted,
+                vec![platform],
+                "the image config's os/architecture",
+            );
         }
         Ok(ImageMetadata {
             base: findings.base,
