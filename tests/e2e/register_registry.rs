@@ -528,6 +528,21 @@ fn basic_auth_with_credentials_from_each_source() {
     );
     ok(&sandbox, &[("PATH", &path)]);
 
+    // Trace logs never show the secret.
+    let run = register(
+        &Sandbox::new(BIN),
+        &image,
+        &["--output", "json", "--log-level", "trace"],
+        &[(&user_var, USER), (&pass_var, PASSWORD)],
+    );
+    run.expect_code(0);
+    let basic = base64_std(format!("{USER}:{PASSWORD}").as_bytes());
+    assert!(
+        !run.stderr.contains(PASSWORD) && !run.stderr.contains(&basic),
+        "secret in logs: {}",
+        run.stderr
+    );
+
     // Wrong credentials name their source and never the secret.
     let sandbox = Sandbox::new(BIN);
     let err = fails(
@@ -579,6 +594,19 @@ fn token_auth_with_the_token_server() {
         &[(&token_var, &token)],
     ));
     assert_eq!(rec["base"], ALPINE);
+    let run = register(
+        &sandbox,
+        &image,
+        &["--output", "json", "--log-level", "trace"],
+        &[(&token_var, &token)],
+    );
+    run.expect_code(0);
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(
+        !run.stderr.contains(signature),
+        "token in logs: {}",
+        run.stderr
+    );
 
     let err = fails(
         &sandbox,
