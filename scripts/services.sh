@@ -8,12 +8,99 @@ set -euo pipefail
 dir=${IMGLIFE_TEST_SERVICES_DIR:?set IMGLIFE_TEST_SERVICES_DIR}
 mkdir -p "$dir"
 
+# Installs what the services need, only when it is missing.
+install() {
+    if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
+        echo "services: installing docker-registry and apache2-utils" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            docker-registry apache2-utils >&2
+    fi
+}
+
+# Four consecutive free loopback ports (others may run their own registry on
+# 5000 on this machine): prints the first.
+free_ports() {
+    local try port i busy
+    for try in $(seq 1 50); do
+        port=$((20000 + RANDOM % 40000))
+        busy=0
+        for i in 0 1 2 3; do
+            if (exec 3<>"/dev/tcp/127.0.0.1/$((port + i))") 2>/dev/null; then busy=1; break; fi
+        done
+        [ "$busy" = 0 ] && { echo "$port"; return 0; }
+    done
+    echo "services: no free ports found" >&2
+    return 1
+}
+
+# Polls until the registry on $1 answers /v2/ (200, or 401 behind auth).
+wait_ready() {
+    local port=$1 pid=$2 code
+    for _ in $(seq 1 200); do
+        kill -0 "$pid" 2>/dev/null || { echo "services: registry on $port exited; see $dir/registry-$port.log" >&2; return 1; }
+        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
+        case "$code" in 200|401) return 0 ;; esac
+        sleep 0.05
+    done
+    echo "services: registry on $port not ready after 10 s" >&2
+    return 1
+}
+
+# Starts one registry on 127.0.0.1:$1; $2 is extra YAML (the auth section).
+# All registries share one storage root: fixtures pushed to the open one are
+# readable through the ones behind authentication.
+start_registry() {
+    local port=$1 extra=$2
+    cat > "$dir/registry-$port.yml" <<YML
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $dir/registry-data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port, secret: imglife-test-secret}
+$extra
+YML
+    docker-registry serve "$dir/registry-$port.yml" > "$dir/registry-$port.log" 2>&1 &
+    local pid=$!
+    echo "$pid" > "$dir/registry-$port.pid"
+    wait_ready "$port" "$pid"
+}
+
+# The token server's signing key: PKCS#8 DER for the tests, a certificate
+# for the registry, and the libtrust key id the JWT header must carry
+# (base32 of the first 30 bytes of SHA-256 over the DER public key, in
+# groups of four joined by ':').
+token_key() {
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/token.key" 2>/dev/null
+    openssl req -new -x509 -key "$dir/token.key" -out "$dir/token.crt" -days 2 \
+        -subj /CN=imglife-test-token 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in "$dir/token.key" -outform DER -out "$dir/token.pk8"
+    openssl pkey -in "$dir/token.key" -pubout -outform DER -out "$dir/token.pub.der"
+    openssl dgst -sha256 -binary "$dir/token.pub.der" | head -c 30 | base32 -w0 \
+        | sed -E 's/(.{4})/\1:/g; s/:$//'
+}
+
 up() {
     : > "$dir/env"
-    # The filesystem store needs no service. Services for the registry
-    # source, the Docker daemon and other stores are added here as those
-    # adapters arrive; each appends the variables tests read to $dir/env.
-    echo "services: none needed yet" >&2
+    install
+    mkdir -p "$dir/registry-data"
+    local port kid
+    port=$(free_ports)
+    htpasswd -Bbc "$dir/htpasswd" testuser testpass 2>/dev/null
+    htpasswd -Bb "$dir/htpasswd" gitlab-ci-token jobtoken 2>/dev/null
+    kid=$(token_key)
+    start_registry "$port" ""
+    start_registry "$((port + 1))" "auth: {htpasswd: {realm: imglife-test, path: $dir/htpasswd}}"
+    # The token server itself runs inside the test process, on port + 3.
+    start_registry "$((port + 2))" "auth: {token: {realm: 'http://127.0.0.1:$((port + 3))/token', service: imglife-registry, issuer: imglife-issuer, rootcertbundle: $dir/token.crt}}"
+    cat >> "$dir/env" <<ENV
+export IMGLIFE_TEST_REGISTRY=127.0.0.1:$port
+export IMGLIFE_TEST_REGISTRY_BASIC=127.0.0.1:$((port + 1))
+export IMGLIFE_TEST_REGISTRY_TOKEN=127.0.0.1:$((port + 2))
+export IMGLIFE_TEST_TOKEN_SERVER=127.0.0.1:$((port + 3))
+export IMGLIFE_TEST_TOKEN_KEY=$dir/token.pk8
+export IMGLIFE_TEST_TOKEN_KID=$kid
+ENV
+    echo "services: registries on 127.0.0.1:$port (open), $((port + 1)) (htpasswd), $((port + 2)) (token)" >&2
 }
 
 down() {

@@ -2,13 +2,13 @@
 //! adapters. Use cases only ever see the ports.
 
 use std::path::Path;
-
 use std::time::Duration;
 
 use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, StoreConfig};
 use imglife_domain::ports::{ImageMetadataSource, RecordStore};
 use imglife_fs_store::FsStore;
 use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, Token};
+use imglife_oci_registry::{RegistryOptions, RegistrySource};
 
 use crate::error::Failure;
 
@@ -89,8 +89,37 @@ fn extra_roots() -> Result<Option<Vec<u8>>, Failure> {
     }
 }
 
-/// The image-metadata source used when `--base` or `--platform` is missing.
-/// None yet: every value comes from flags.
-pub fn metadata_source(_settings: &Settings) -> Option<Box<dyn ImageMetadataSource>> {
-    None
+/// The image-metadata source used when `--base` or `--platform` is missing:
+/// the registry the image was pushed to (the CI job that runs this has just
+/// pushed it and has no Docker daemon).
+pub fn metadata_source(
+    settings: &Settings,
+) -> Result<Option<Box<dyn ImageMetadataSource>>, Failure> {
+    let inspection = settings.inspection;
+    for (key, value) in [
+        ("connect_timeout_secs", inspection.connect_timeout_secs),
+        ("timeout_secs", inspection.timeout_secs),
+    ] {
+        if value == 0 {
+            return Err(Failure::new(format!(
+                "inspection.{key}: 0 would give up before the registry can answer; use a number \
+                 of seconds of at least 1 (default: {})",
+                if key == "timeout_secs" { 60 } else { 10 }
+            )));
+        }
+    }
+    let options = RegistryOptions {
+        insecure_registries: settings
+            .registry
+            .as_ref()
+            .map(|r| r.insecure_registries.clone())
+            .unwrap_or_default(),
+        connect_timeout: Duration::from_secs(inspection.connect_timeout_secs),
+        timeout: Duration::from_secs(inspection.timeout_secs),
+        max_retries: usize::try_from(inspection.max_retries).unwrap_or(usize::MAX),
+    };
+    Ok(Some(Box::new(RegistrySource::new(
+        options,
+        RegistrySource::process_env(),
+    ))))
 }

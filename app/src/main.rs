@@ -158,7 +158,7 @@ fn run_register(
         Access::Write
     };
     let store = compose::record_store(settings, cwd, is_ci(), access)?;
-    let source = compose::metadata_source(settings);
+    let source = compose::metadata_source(settings)?;
     let json = args.output == OutputArg::Json;
     let reporter: Box<dyn Reporter> = if json {
         Box::new(SilentReporter)

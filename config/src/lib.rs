@@ -11,6 +11,7 @@ mod store;
 pub use error::ConfigError;
 pub use load::{ConfigFile, FileOrigin, Overrides, load};
 pub use settings::{
-    ColorChoice, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings, Settings,
+    ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings,
+    RetentionSettings, Settings,
 };
 pub use store::{DEFAULT_FS_PATH, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig};

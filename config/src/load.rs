@@ -15,7 +15,14 @@ const ENV_PREFIX: &str = "IMGLIFE_";
 /// Top-level keys that `IMGLIFE_*` variables may set. Everything else under
 /// the prefix (registry credentials such as `IMGLIFE_GHCR_IO_TOKEN`,
 /// `IMGLIFE_CONFIG`) is not configuration and is never read here.
-const ENV_KEYS: &[&str] = &["log_level", "log_format", "color", "registry", "retention"];
+const ENV_KEYS: &[&str] = &[
+    "log_level",
+    "log_format",
+    "color",
+    "registry",
+    "retention",
+    "inspection",
+];
 
 /// How the config file was chosen; errors name it the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

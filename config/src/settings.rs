@@ -22,6 +22,9 @@ pub struct Settings {
     /// `retention:` of the original; `app purge` takes its defaults here.
     #[serde(default)]
     pub retention: Option<RetentionSettings>,
+    /// `inspection:`: how image metadata is read from OCI registries.
+    #[serde(default)]
+    pub inspection: InspectionSettings,
 }
 
 /// The original documents `keep_last`, `max_age_days`, `exclude_tags` and
@@ -38,6 +41,29 @@ impl Settings {
     pub fn retention(&self) -> (u32, u32) {
         let r = self.retention.clone().unwrap_or_default();
         (r.keep_last.unwrap_or(5), r.max_age_days.unwrap_or(30))
+    }
+}
+
+/// Timeouts and retries of the registry inspection (`--base` or
+/// `--platform` missing). Unknown keys are errors, like in `registry:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InspectionSettings {
+    /// Bound on opening one connection.
+    pub connect_timeout_secs: u64,
+    /// Bound on the whole inspection, retries included.
+    pub timeout_secs: u64,
+    /// Retries of a transient fault (connection reset, 429, 502/503/504).
+    pub max_retries: u32,
+}
+
+impl Default for InspectionSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout_secs: 10,
+            timeout_secs: 60,
+            max_retries: 3,
+        }
     }
 }
 

@@ -47,6 +47,14 @@ fn with(flag: &str, value: Option<&[u8]>) -> Vec<OsString> {
     args
 }
 
+/// `args` with the image moved to a registry that refuses connections.
+fn unreachable_image(mut args: Vec<OsString>) -> Vec<OsString> {
+    if let Some(i) = args.iter().position(|a| a == "--image") {
+        args[i + 1] = OsString::from("127.0.0.1:1/apps/myservice:1.2.0");
+    }
+    args
+}
+
 fn case(name: &'static str, args: Vec<OsString>, code: i32, culprit: &[&'static str]) -> Case {
     Case {
         name,
@@ -244,12 +252,18 @@ fn cases() -> Vec<Case> {
             &["--built-at", "RFC 3339"],
         ),
         // nothing to detect from
-        case("base missing", with("--base", None), 1, &["--base"]),
+        // nothing given and the registry cannot be asked (port 1 is closed)
         case(
-            "platform missing",
-            with("--platform", None),
+            "base missing, registry unreachable",
+            unreachable_image(with("--base", None)),
             1,
-            &["--platform"],
+            &["127.0.0.1:1", "unreachable", "--base"],
+        ),
+        case(
+            "platform missing, registry unreachable",
+            unreachable_image(with("--platform", None)),
+            1,
+            &["127.0.0.1:1", "unreachable", "--platform"],
         ),
         // usage errors: exit 2
         case(
@@ -353,6 +367,18 @@ fn cases() -> Vec<Case> {
         &["imglife.yaml", "registry"],
     ));
     cases.push(config(
+        "unknown inspection key",
+        "imglife.yaml",
+        b"inspection:\n  timeout_secs: 5\n  retries: 2\n",
+        &["imglife.yaml", "inspection.retries"],
+    ));
+    cases.push(config(
+        "zero inspection timeout",
+        "imglife.yaml",
+        b"inspection:\n  timeout_secs: 0\n",
+        &["inspection.timeout_secs", "at least 1"],
+    ));
+    cases.push(config(
         "config not UTF-8",
         "imglife.yaml",
         b"registry:\n  path: \xff\n",
@@ -398,6 +424,14 @@ fn cases() -> Vec<Case> {
         &["IMGLIFE_REGISTRY__PROVIDER", "ftp"],
     );
     bad_env.env = vec![("IMGLIFE_REGISTRY__PROVIDER", "ftp")];
+    cases.push(bad_env);
+    let mut bad_env = case(
+        "bad env inspection timeout",
+        with("--image", Some(b"r.io/a:1")),
+        1,
+        &["IMGLIFE_INSPECTION__TIMEOUT_SECS", "soon"],
+    );
+    bad_env.env = vec![("IMGLIFE_INSPECTION__TIMEOUT_SECS", "soon")];
     cases.push(bad_env);
     let mut bad_env = case(
         "bad env log level",

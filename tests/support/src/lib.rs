@@ -6,6 +6,7 @@
 
 pub mod fixtures;
 pub mod gitlab;
+pub mod registry;
 mod sandbox;
 
 pub use sandbox::{Run, Sandbox};

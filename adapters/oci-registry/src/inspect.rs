@@ -1,0 +1,244 @@
+//! The inspection: top manifest (or index), then, only while values are
+//! missing, one platform's manifest, then its config.
+
+use imglife_domain::ImageRef;
+use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
+use oci_client::client::Client;
+use oci_client::manifest::OciDescriptor;
+use oci_client::{Reference, RegistryOperation};
+
+use crate::credentials::{self, Credential};
+use crate::errors::{self, Context};
+use crate::extract::{Config, Descriptor, Findings, MANIFEST_TYPES, Manifest};
+use crate::{EnvLookup, RegistryOptions, transport};
+
+pub async fn inspect(
+    image: &ImageRef,
+    wanted: Wanted,
+    options: &RegistryOptions,
+    env: &EnvLookup,
+) -> Result<ImageMetadata, MetadataError> {
+    let host = image.domain();
+    let credential = credentials::resolve(host, env.as_ref())?;
+    tracing::debug!(%image, ?credential, "inspecting");
+    let client = transport::client(host, options, env("SSL_CERT_FILE").as_deref())?;
+    let session = Session {
+        image,
+        reference: reference(image),
+        client,
+        credential,
+        max_retries: options.max_retries,
+    };
+    let timeout = options.timeout;
+    match tokio::time::timeout(timeout, session.run(wanted)).await {
+        Ok(result) => result,
+        Err(_) => Err(MetadataError::Unreachable(format!(
+            "image {image}: registry {host} did not answer within {} s; try again, or raise \
+             inspection.timeout_secs (IMGLIFE_INSPECTION__TIMEOUT_SECS)",
+            timeout.as_secs()
+        ))),
+    }
+}
+
+fn reference(image: &ImageRef) -> Reference {
+    let (registry, repository) = (image.domain().to_owned(), image.path().to_owned());
+    match (image.tag(), image.digest()) {
+        (Some(tag), Some(digest)) => {
+            Reference::with_tag_and_digest(registry, repository, tag.to_owned(), digest.to_string())
+        }
+        (None, Some(digest)) => Reference::with_digest(registry, repository, digest.to_string()),
+        (tag, None) => {
+            Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_owned())
+        }
+    }
+}
+
+struct Session<'a> {
+    image: &'a ImageRef,
+    reference: Reference,
+    client: Client,
+    credential: Credential,
+    max_retries: usize,
+}
+
+impl Session<'_> {
+    async fn run(&self, wanted: Wanted) -> Result<ImageMetadata, MetadataError> {
+        self.authenticate().await?;
+        let (bytes, digest) = match self.manifest(&self.reference, "the manifest").await {
+            Err(MetadataError::NotFound(tag_missing)) => {
+                return Err(self.repository_or_tag_missing(tag_missing).await);
+            }
+            other => other?,
+        };
+        let top = parse_manifest(&bytes, &self.what("the manifest"))?;
+        let mut findings = Findings::default();
+        let mut config_descriptor = top.config.clone();
+        if top.is_index() {
+            findings.absorb("index annotation", top.annotations.as_ref(), wanted);
+            if !findings.complete(wanted)
+                && let Some(entry) = top.chosen_entry()
+            {
+                let what = format!("the manifest {} (from the index)", entry.digest);
+                let child = self.reference.clone_with_digest(entry.digest.clone());
+                let (bytes, _) = self.manifest(&child, &what).await?;
+                let manifest = parse_manifest(&bytes, &self.what(&what))?;
+                if manifest.is_index() {
+                    return Err(MetadataError::Invalid(format!(
+                        "{}: is an index inside an index, which imglife does not follow; \
+                         pass --base and --platform",
+                        self.what(&what)
+                    )));
+                }
+                findings.absorb("manifest annotation", manifest.annotations.as_ref(), wanted);
+                config_descriptor = manifest.config;
+            }
+        } else {
+            findings.absorb("manifest annotation", top.annotations.as_ref(), wanted);
+        }
+        let mut config = None;
+        if !findings.complete(wanted)
+            && let Some(descriptor) = &config_descriptor
+        {
+            let parsed = self.config(descriptor).await?;
+            findings.absorb("config label", parsed.labels(), wanted);
+            config = Some(parsed);
+        }
+        if top.is_index() {
+            // The index's entries list the platforms; the one config read
+            // describes only one of them.
+            findings.fallback_platforms(
+                wanted,
+                top.entry_platforms(),
+                "the platforms of the image index",
+            );
+        } else if let Some(platform) = config.as_ref().and_then(Config::platform) {
+            findings.fallback_platforms(
+                wanted,
+                vec![platform],
+                "the image config's os/architecture",
+            );
+        }
+        Ok(ImageMetadata {
+            base: findings.base,
+            base_digest: findings.base_digest,
+            platforms: findings.platforms,
+            image_digest: Some(digest),
+            answered_by: None,
+        })
+    }
+
+    /// Authenticates up front: oci-client swallows token errors during
+    /// requests and reports them as a later, vaguer 401.
+    async fn authenticate(&self) -> Result<(), MetadataError> {
+        let result = transport::retrying(self.max_retries, "authentication", || {
+            self.client.auth(
+                &self.reference,
+                &self.credential.auth,
+                RegistryOperation::Pull,
+            )
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.error(&e, "authentication")),
+        }
+    }
+
+    /// Distribution answers MANIFEST_UNKNOWN for a tag of a repository that
+    /// does not exist either; the tag list tells the two apart, so the
+    /// message can point at the right part of `--image`. Only asked on
+    /// this failure path.
+    async fn repository_or_tag_missing(&self, tag_missing: String) -> MetadataError {
+        match self
+            .client
+            .list_tags(&self.reference, &self.credential.auth, Some(1), None)
+            .await
+        {
+            Err(e) if errors::is_name_unknown(&e) => self.error(&e, "the tag list"),
+            _ => MetadataError::NotFound(tag_missing),
+        }
+    }
+
+    async fn manifest(
+        &self,
+        reference: &Reference,
+        what: &str,
+    ) -> Result<(Vec<u8>, String), MetadataError> {
+        transport::retrying(self.max_retries, what, || {
+            self.client
+                .pull_manifest_raw(reference, &self.credential.auth, &MANIFEST_TYPES)
+        })
+        .await
+        .map(|(bytes, digest)| (bytes.to_vec(), digest))
+        .map_err(|e| self.error(&e, what))
+    }
+
+    async fn config(&self, descriptor: &Descriptor) -> Result<Config, MetadataError> {
+        let what = format!("the config blob {}", descriptor.digest);
+        let oci = OciDescriptor {
+            media_type: descriptor.media_type.clone(),
+            digest: descriptor.digest.clone(),
+            size: descriptor.size,
+            urls: None,
+            annotations: None,
+            artifact_type: None,
+        };
+        let bytes = transport::retrying(self.max_retries, &what, || async {
+            let mut out = Vec::new();
+            self.client
+                .pull_blob(&self.reference, &oci, &mut out)
+                .await?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| self.error(&e, &what))?;
+        Config::parse(&bytes).map_err(|e| {
+            MetadataError::Invalid(format!(
+                "{}: does not parse as an image config ({e}); rebuild and push the image, or \
+                 pass --base and --platform",
+                self.what(&what)
+            ))
+        })
+    }
+
+    fn what(&self, what: &str) -> String {
+        format!(
+            "image {}: {what} from registry {}",
+            self.image,
+            self.image.domain()
+        )
+    }
+
+    fn error(
+        &self,
+        error: &oci_client::errors::OciDistributionError,
+        fetching: &str,
+    ) -> MetadataError {
+        let tag_or_digest = match (self.image.tag(), self.image.digest()) {
+            (Some(tag), _) => format!("tag {tag}"),
+            (None, Some(d)) => format!("digest {d}"),
+            (None, None) => "the image".to_owned(),
+        };
+        let repository = self.image.repository();
+        errors::map(
+            error,
+            &Context {
+                image: &self.image.to_string(),
+                host: self.image.domain(),
+                repository: &repository,
+                tag_or_digest: &tag_or_digest,
+                credential: &self.credential.source,
+                fetching,
+            },
+        )
+    }
+}
+
+fn parse_manifest(bytes: &[u8], what: &str) -> Result<Manifest, MetadataError> {
+    Manifest::parse(bytes).map_err(|e| {
+        MetadataError::Invalid(format!(
+            "{what}: does not parse as an image manifest or index ({e}); check what was pushed, \
+             or pass --base and --platform"
+        ))
+    })
+}

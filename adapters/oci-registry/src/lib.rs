@@ -1,0 +1,82 @@
+//! `ImageMetadataSource` for OCI registries (Docker Hub, GitLab, Harbor,
+//! distribution, ...): reads the annotations and labels of a pushed image,
+//! with as few requests as the missing values allow.
+//!
+//! Built on oci-client; its pitfalls (host-platform index resolution,
+//! swallowed token errors, silent fallback on a bad client config) are
+//! avoided here by resolving indexes ourselves, authenticating up front and
+//! building the client with `Client::try_from`.
+
+mod credentials;
+mod errors;
+mod extract;
+mod inspect;
+mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use imglife_domain::ImageRef;
+use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
+use imglife_domain::ports::ImageMetadataSource;
+
+pub use credentials::{Credential, EnvLookup, env_prefix};
+
+/// How the adapter talks to registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// `host[:port]` (or bare host, any port) reached over plain HTTP.
+    pub insecure_registries: Vec<String>,
+    pub connect_timeout: Duration,
+    /// Bound on the whole inspection, retries included.
+    pub timeout: Duration,
+    /// Retries of a transient fault (connection reset, 429, 502-504).
+    pub max_retries: usize,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self {
+            insecure_registries: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            max_retries: 3,
+        }
+    }
+}
+
+/// Reads image metadata from the registry named in the image reference.
+pub struct RegistrySource {
+    options: RegistryOptions,
+    env: EnvLookup,
+}
+
+impl RegistrySource {
+    /// `env` reads environment variables (credentials, `SSL_CERT_FILE`,
+    /// `DOCKER_CONFIG`, `HOME`); injected so tests never touch the
+    /// process environment.
+    pub fn new(options: RegistryOptions, env: EnvLookup) -> Self {
+        Self { options, env }
+    }
+
+    /// The real process environment.
+    pub fn process_env() -> EnvLookup {
+        Arc::new(|name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+}
+
+#[async_trait]
+impl ImageMetadataSource for RegistrySource {
+    fn describe(&self, image: &ImageRef) -> String {
+        format!("registry {}", image.domain())
+    }
+
+    async fn inspect(
+        &self,
+        image: &ImageRef,
+        wanted: Wanted,
+    ) -> Result<ImageMetadata, MetadataError> {
+        inspect::inspect(image, wanted, &self.options, &self.env).await
+    }
+}
