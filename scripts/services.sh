@@ -10,12 +10,43 @@ mkdir -p "$dir"
 
 # Installs what the services need, only when it is missing.
 install() {
-    if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
-        echo "services: installing docker-registry and apache2-utils" >&2
+    local missing=()
+    command -v docker-registry >/dev/null || missing+=(docker-registry)
+    command -v htpasswd >/dev/null || missing+=(apache2-utils)
+    command -v dockerd >/dev/null || missing+=(docker.io)
+    command -v curl >/dev/null || missing+=(curl)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "services: installing ${missing[*]}" >&2
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            docker-registry apache2-utils >&2
+            "${missing[@]}" >&2
     fi
+}
+
+# A private Docker Engine: its own socket, data and exec roots under $dir,
+# no networking set-up (no iptables, no bridge), vfs storage (works on any
+# file system). Fixtures are built FROM scratch: nothing can be pulled.
+start_docker() {
+    mkdir -p "$dir/docker-data" "$dir/docker-exec"
+    dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+        --host "unix://$dir/docker.sock" --data-root "$dir/docker-data" \
+        --exec-root "$dir/docker-exec" --pidfile "$dir/dockerd.pidfile" \
+        > "$dir/dockerd.log" 2>&1 &
+    local pid=$!
+    echo "$pid" > "$dir/docker-daemon.pid"
+    for _ in $(seq 1 300); do
+        if curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "services: dockerd exited; its log:" >&2
+            tail -20 "$dir/dockerd.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "services: dockerd did not answer on $dir/docker.sock within 30 s" >&2
+    return 1
 }
 
 # Four consecutive free loopback ports (others may run their own registry on
@@ -100,6 +131,8 @@ export IMGLIFE_TEST_TOKEN_SERVER=127.0.0.1:$((port + 3))
 export IMGLIFE_TEST_TOKEN_KEY=$dir/token.pk8
 export IMGLIFE_TEST_TOKEN_KID=$kid
 ENV
+    start_docker
+    echo "export IMGLIFE_TEST_DOCKER_HOST=unix://$dir/docker.sock" >> "$dir/env"
     echo "services: registries on 127.0.0.1:$port (open), $((port + 1)) (htpasswd), $((port + 2)) (token)" >&2
 }
 
@@ -110,8 +143,9 @@ down() {
         local pid
         pid=$(cat "$pidfile")
         if kill "$pid" 2>/dev/null; then
-            # Wait for the process to exit (bounded), then make sure.
-            for _ in $(seq 1 100); do
+            # Wait for the process to exit (bounded: dockerd takes a few
+            # seconds to stop its containerd), then make sure.
+            for _ in $(seq 1 200); do
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.1
             done
@@ -119,6 +153,14 @@ down() {
         fi
         rm -f "$pidfile"
     done
+    # Anything still running from our directory (containerd and shims of
+    # a dockerd that had to be killed) goes too.
+    pkill -TERM -f -- "$dir/" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        pgrep -f -- "$dir/" >/dev/null || break
+        sleep 0.1
+    done
+    pkill -KILL -f -- "$dir/" 2>/dev/null || true
 }
 
 case "${1:-}" in

@@ -191,6 +191,10 @@ pub struct RegisterArgs {
     #[arg(long, value_name = "RFC3339", value_parser = clap::value_parser!(OsString))]
     pub built_at: Option<OsString>,
 
+    /// Where to read missing values: the registry, else the local Docker daemon (auto) [default: auto] [config: source] [env: IMGLIFE_SOURCE]
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub source: Option<SourceArg>,
+
     /// Show what would be stored, without storing it
     #[arg(long)]
     pub dry_run: bool,
@@ -198,6 +202,13 @@ pub struct RegisterArgs {
     /// Output on stdout: a summary, or exactly the record document
     #[arg(long, value_enum, default_value_t = OutputArg::Text, value_name = "FORMAT")]
     pub output: OutputArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    Auto,
+    Registry,
+    Docker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,13 +4,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, StoreConfig};
+use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice, StoreConfig};
+use imglife_docker_daemon::{DockerHost, DockerSource};
 use imglife_domain::ports::{ImageMetadataSource, RecordStore};
 use imglife_fs_store::FsStore;
 use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, Token};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
 
 use crate::error::Failure;
+use crate::sources::Fallback;
 
 /// What a command may do with the store it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,22 +94,35 @@ fn extra_roots() -> Result<Option<Vec<u8>>, Failure> {
 /// The image-metadata source used when `--base` or `--platform` is missing:
 /// the registry the image was pushed to (the CI job that runs this has just
 /// pushed it and has no Docker daemon).
+/// The image-metadata source for `--base` and `--platform` when they are
+/// missing: `source: registry`, `docker`, or `auto` (the registry, else
+/// the local daemon).
 pub fn metadata_source(
     settings: &Settings,
 ) -> Result<Option<Box<dyn ImageMetadataSource>>, Failure> {
+    Ok(Some(match settings.source {
+        SourceChoice::Registry => Box::new(registry_source(settings)?),
+        SourceChoice::Docker => Box::new(docker_source(settings)?),
+        SourceChoice::Auto => Box::new(Fallback::new(
+            Box::new(registry_source(settings)?),
+            Box::new(docker_source(settings)?),
+        )),
+    }))
+}
+
+fn docker_source(settings: &Settings) -> Result<DockerSource, Failure> {
+    let host = DockerHost::from_env(std::env::var("DOCKER_HOST").ok().as_deref())
+        .map_err(|e| Failure::new(e.to_string()))?;
+    DockerSource::new(
+        host,
+        Duration::from_secs(settings.inspection.timeout_secs.max(1)),
+    )
+    .map_err(Failure::new)
+}
+
+fn registry_source(settings: &Settings) -> Result<RegistrySource, Failure> {
+    // Zero timeouts were refused when the configuration was loaded.
     let inspection = settings.inspection;
-    for (key, value) in [
-        ("connect_timeout_secs", inspection.connect_timeout_secs),
-        ("timeout_secs", inspection.timeout_secs),
-    ] {
-        if value == 0 {
-            return Err(Failure::new(format!(
-                "inspection.{key}: 0 would give up before the registry can answer; use a number \
-                 of seconds of at least 1 (default: {})",
-                if key == "timeout_secs" { 60 } else { 10 }
-            )));
-        }
-    }
     let options = RegistryOptions {
         insecure_registries: settings
             .registry
@@ -118,8 +133,5 @@ pub fn metadata_source(
         timeout: Duration::from_secs(inspection.timeout_secs),
         max_retries: usize::try_from(inspection.max_retries).unwrap_or(usize::MAX),
     };
-    Ok(Some(Box::new(RegistrySource::new(
-        options,
-        RegistrySource::process_env(),
-    ))))
+    Ok(RegistrySource::new(options, RegistrySource::process_env()))
 }

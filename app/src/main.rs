@@ -13,6 +13,7 @@ mod purge;
 mod read_commands;
 mod records;
 mod register;
+mod sources;
 mod status;
 mod status_output;
 mod table;
@@ -25,13 +26,14 @@ use std::time::Instant;
 
 use clap::{CommandFactory, Parser};
 use imglife_config::{
-    ColorChoice, ConfigFile, FileOrigin, LogFormat, LogLevel, Overrides, Settings,
+    ColorChoice, ConfigFile, FileOrigin, LogFormat, LogLevel, Overrides, Settings, SourceChoice,
 };
 use imglife_domain::ports::{Reporter, SilentReporter};
 use imglife_terminal::SpinnerReporter;
 
 use crate::cli::{
     AppCommand, Cli, ColorArg, Command, LogFormatArg, LogLevelArg, OutputArg, RegisterArgs,
+    SourceArg,
 };
 use crate::compose::Access;
 use crate::error::Failure;
@@ -101,6 +103,14 @@ fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> 
             ColorArg::Always => ColorChoice::Always,
             ColorArg::Never => ColorChoice::Never,
         }),
+        source: match &cli.command {
+            Command::Register(args) => args.source.map(|s| match s {
+                SourceArg::Auto => SourceChoice::Auto,
+                SourceArg::Registry => SourceChoice::Registry,
+                SourceArg::Docker => SourceChoice::Docker,
+            }),
+            _ => None,
+        },
     };
     imglife_config::load(file.as_ref(), cwd, &overrides).map_err(|e| Failure::new(e.to_string()))
 }
@@ -158,7 +168,14 @@ fn run_register(
         Access::Write
     };
     let store = compose::record_store(settings, cwd, is_ci(), access)?;
-    let source = compose::metadata_source(settings)?;
+    // Sources are built only when a value is missing: flags that say
+    // everything never touch the network or the daemon, nor pay for
+    // setting up TLS.
+    let source = if request.base.is_none() || request.platforms.is_none() {
+        compose::metadata_source(settings)?
+    } else {
+        None
+    };
     let json = args.output == OutputArg::Json;
     let reporter: Box<dyn Reporter> = if json {
         Box::new(SilentReporter)

@@ -68,6 +68,12 @@ fn finish(invalid: &[Invalid]) -> Result<(), Failure> {
     )))
 }
 
+fn base_filter(text: Option<&str>) -> Result<Option<BaseFilter>, Failure> {
+    text.map(BaseFilter::parse)
+        .transpose()
+        .map_err(Failure::new)
+}
+
 fn write(text: &str) -> Result<(), Failure> {
     write_stdout(text.as_bytes()).map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))
 }
@@ -78,20 +84,15 @@ pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path, ci: bool) -> Resul
         .as_deref()
         .map(|p| ProjectPath::parse(p).map_err(|e| Failure::new(format!("--project '{p}': {e}"))))
         .transpose()?;
-    let base = args
-        .base
-        .as_deref()
-        .map(BaseFilter::parse)
-        .transpose()
-        .map_err(Failure::new)?;
-    let context = Context::new(
+    let base = base_filter(args.base.as_deref())?;
+    let loaded = Context::new(
         settings,
         cwd,
         ci,
         Access::ReadOnly,
         args.output == OutputArg::Text,
-    )?;
-    let loaded = context.load()?;
+    )?
+    .load()?;
     let selected: Vec<_> = loaded
         .entries
         .iter()
@@ -134,20 +135,9 @@ pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path, ci: bool) -> Resul
 }
 
 pub fn status(args: &StatusArgs, settings: &Settings, cwd: &Path, ci: bool) -> Result<(), Failure> {
-    let base = args
-        .base
-        .as_deref()
-        .map(BaseFilter::parse)
-        .transpose()
-        .map_err(Failure::new)?;
-    let context = Context::new(
-        settings,
-        cwd,
-        ci,
-        Access::ReadOnly,
-        args.output == StatusOutputArg::Text,
-    )?;
-    let loaded = context.load()?;
+    let base = base_filter(args.base.as_deref())?;
+    let text_output = args.output == StatusOutputArg::Text;
+    let loaded = Context::new(settings, cwd, ci, Access::ReadOnly, text_output)?.load()?;
     let report = status::report(&loaded.entries, base.as_ref());
     let text = match args.output {
         StatusOutputArg::Text => status_output::text(&report),

@@ -12,6 +12,6 @@ pub use error::ConfigError;
 pub use load::{ConfigFile, FileOrigin, Overrides, load};
 pub use settings::{
     ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings,
-    RetentionSettings, Settings,
+    RetentionSettings, Settings, SourceChoice,
 };
 pub use store::{DEFAULT_FS_PATH, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig};

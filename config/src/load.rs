@@ -7,7 +7,7 @@ use figment::providers::{Env, Format, Serialized, Yaml};
 use serde::Serialize;
 
 use crate::error::ConfigError;
-use crate::settings::{ColorChoice, LogFormat, LogLevel, Settings};
+use crate::settings::{ColorChoice, LogFormat, LogLevel, Settings, SourceChoice};
 
 /// Name of the config file looked up in the working directory.
 pub const DEFAULT_FILE_NAME: &str = "imglife.yaml";
@@ -22,6 +22,7 @@ const ENV_KEYS: &[&str] = &[
     "registry",
     "retention",
     "inspection",
+    "source",
 ];
 
 /// How the config file was chosen; errors name it the same way.
@@ -57,6 +58,8 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<ColorChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceChoice>,
 }
 
 /// Loads the configuration. `file` is the explicitly named file, if any;
@@ -94,11 +97,31 @@ pub fn load(
         let top = top.split('.').next().unwrap_or_default();
         ENV_KEYS.contains(&top)
     });
-    figment
+    let settings: Settings = figment
         .merge(env)
         .merge(Serialized::defaults(overrides))
         .extract()
-        .map_err(ConfigError::from_figment)
+        .map_err(ConfigError::from_figment)?;
+    validate(&settings)?;
+    Ok(settings)
+}
+
+/// Values that parse but cannot work, refused up front whatever the
+/// command: a bad setting should not wait for the day it is first used.
+fn validate(settings: &Settings) -> Result<(), ConfigError> {
+    let inspection = settings.inspection;
+    for (key, value, default) in [
+        ("connect_timeout_secs", inspection.connect_timeout_secs, 10),
+        ("timeout_secs", inspection.timeout_secs, 60),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::new(format!(
+                "inspection.{key}: 0 would give up before the registry can answer; use a number \
+                 of seconds of at least 1 (default: {default})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks the file up front so that the common failures get a message that

@@ -19,6 +19,10 @@ pub struct Settings {
     /// or empty (`registry:` with nothing under it) means "not configured".
     #[serde(default)]
     pub registry: Option<RegistrySettings>,
+    /// Where `register` reads image metadata when `--base` or
+    /// `--platform` is missing.
+    #[serde(default)]
+    pub source: SourceChoice,
     /// `retention:` of the original; `app purge` takes its defaults here.
     #[serde(default)]
     pub retention: Option<RetentionSettings>,
@@ -94,6 +98,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `auto`: the registry, else the local Docker daemon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceChoice {
+    #[default]
+    Auto,
+    Registry,
+    Docker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -27,6 +27,9 @@ pub struct DockerSource {
 
 impl DockerSource {
     pub fn new(host: DockerHost, timeout: Duration) -> Result<Self, String> {
+        // reqwest is built without a default crypto provider and refuses to
+        // build any client, even a plain-HTTP one, until one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)));

@@ -261,50 +261,35 @@ impl GitlabStore {
     }
 
     /// Every generic package (optionally filtered by name and version on
-    /// GitLab's side), following `X-Next-Page` to the end: GitLab stops
-    /// sending totals past 10,000.
+    /// GitLab's side).
     async fn packages(
         &self,
         exact: Option<(&str, &str)>,
         action: &str,
     ) -> Result<Vec<Package>, StoreError> {
-        let mut all = Vec::new();
-        let mut page = "1".to_owned();
-        loop {
-            let answer = self
-                .send(
-                    &Call::get(self.endpoints.packages(&page, exact)),
-                    action,
-                    true,
-                )
-                .await?;
-            if !answer.status.is_success() {
-                return Err(from_status(
-                    answer.status,
-                    &answer.text(),
-                    &self.context(action),
-                ));
-            }
-            let batch: Vec<Package> = parse_json(&answer, action)?;
-            all.extend(batch);
-            match next(&page, answer.next_page.as_deref(), action)? {
-                Some(n) => page = n,
-                None => return Ok(all),
-            }
-        }
+        self.all_pages(|page| self.endpoints.packages(page, exact), action)
+            .await
     }
 
     async fn files(&self, package_id: u64, action: &str) -> Result<Vec<PackageFile>, StoreError> {
+        self.all_pages(
+            |page| self.endpoints.package_files(package_id, page),
+            action,
+        )
+        .await
+    }
+
+    /// Reads a paginated list to its end, following `X-Next-Page`: GitLab
+    /// stops sending totals past 10,000, so they cannot be relied on.
+    async fn all_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        url_of: impl Fn(&str) -> url::Url,
+        action: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let mut all = Vec::new();
         let mut page = "1".to_owned();
         loop {
-            let answer = self
-                .send(
-                    &Call::get(self.endpoints.package_files(package_id, &page)),
-                    action,
-                    true,
-                )
-                .await?;
+            let answer = self.send(&Call::get(url_of(&page)), action, true).await?;
             if !answer.status.is_success() {
                 return Err(from_status(
                     answer.status,
@@ -312,7 +297,7 @@ impl GitlabStore {
                     &self.context(action),
                 ));
             }
-            let batch: Vec<PackageFile> = parse_json(&answer, action)?;
+            let batch: Vec<T> = parse_json(&answer, action)?;
             all.extend(batch);
             match next(&page, answer.next_page.as_deref(), action)? {
                 Some(n) => page = n,

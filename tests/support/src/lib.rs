@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+pub mod docker;
 pub mod fixtures;
 pub mod gitlab;
 pub mod registry;
