@@ -6,13 +6,24 @@ use std::time::Duration;
 
 use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice, StoreConfig};
 use imglife_docker_daemon::{DockerHost, DockerSource};
-use imglife_domain::ports::{ImageMetadataSource, RecordStore};
+use imglife_domain::ports::{ImageMetadataSource, RecordStore, Reporter, SilentReporter};
 use imglife_fs_store::FsStore;
-use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, Token};
+use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
+use imglife_terminal::SpinnerReporter;
 
 use crate::error::Failure;
-use crate::sources::Fallback;
+use crate::sources::{Fallback, Unavailable};
+
+/// Progress on stderr (a spinner, a bar for long reads) when it is
+/// wanted and stderr is a terminal; nothing for machine-readable output.
+pub fn reporter(show_progress: bool) -> Box<dyn Reporter> {
+    if show_progress {
+        Box::new(SpinnerReporter::new(true))
+    } else {
+        Box::new(SilentReporter)
+    }
+}
 
 /// What a command may do with the store it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +54,11 @@ pub fn record_store(
                      registry.path (IMGLIFE_REGISTRY__PROVIDER=fs IMGLIFE_REGISTRY__PATH=DIR)"
                 )));
             }
-            Ok(Box::new(FsStore::new(&fs.root, cwd)))
+            Ok(Box::new(
+                FsStore::new(&fs.root, cwd).must_exist(fs.configured),
+            ))
         }
-        StoreConfig::Gitlab(gitlab) => Ok(Box::new(gitlab_store(&gitlab)?)),
+        StoreConfig::Gitlab(gitlab) => Ok(Box::new(gitlab_store(settings, &gitlab)?)),
         StoreConfig::Unsupported(name) => Err(Failure::new(format!(
             "registry.provider {name}: this build of imglife cannot use the {name} store yet; \
              use registry.provider: fs"
@@ -53,17 +66,26 @@ pub fn record_store(
     }
 }
 
-fn gitlab_store(config: &GitlabStoreConfig) -> Result<GitlabStore, Failure> {
+/// An adapter's configuration error, with the key's origin (file and
+/// line, or variable) when the key is known.
+fn settings_failure(settings: &Settings, error: &SettingsError) -> Failure {
+    match &error.key {
+        Some(key) => Failure::new(format!("{} {}", settings.origin(key), error.message)),
+        None => Failure::new(error.message.clone()),
+    }
+}
+
+fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<GitlabStore, Failure> {
     let env = |name: &str| std::env::var(name).ok();
     let token = Token::from_env(&env);
     let http = config.http;
-    let settings = GitlabSettings::new(
+    let gitlab = GitlabSettings::new(
         config.url_key,
         config.url.as_deref(),
         config.project.as_deref(),
         token,
     )
-    .map_err(|e| Failure::new(e.to_string()))?
+    .map_err(|e| settings_failure(settings, &e))?
     .with_timeouts(
         Duration::from_secs(http.connect_timeout_secs),
         Duration::from_secs(http.timeout_secs),
@@ -74,7 +96,7 @@ fn gitlab_store(config: &GitlabStoreConfig) -> Result<GitlabStore, Failure> {
         ..RetryPolicy::default()
     })
     .with_concurrency(http.concurrency);
-    GitlabStore::new(settings, extra_roots()?.as_deref()).map_err(|e| Failure::new(e.to_string()))
+    GitlabStore::new(gitlab, extra_roots()?.as_deref()).map_err(|e| settings_failure(settings, &e))
 }
 
 /// The PEM bundle named by `SSL_CERT_FILE`, trusted in addition to the
@@ -103,10 +125,13 @@ pub fn metadata_source(
     Ok(Some(match settings.source {
         SourceChoice::Registry => Box::new(registry_source(settings)?),
         SourceChoice::Docker => Box::new(docker_source(settings)?),
-        SourceChoice::Auto => Box::new(Fallback::new(
-            Box::new(registry_source(settings)?),
-            Box::new(docker_source(settings)?),
-        )),
+        SourceChoice::Auto => {
+            let daemon: Box<dyn ImageMetadataSource> = match docker_source(settings) {
+                Ok(source) => Box::new(source),
+                Err(e) => Box::new(Unavailable::new("docker daemon", e.to_string())),
+            };
+            Box::new(Fallback::new(Box::new(registry_source(settings)?), daemon))
+        }
     }))
 }
 

@@ -19,7 +19,6 @@ mod status_output;
 mod table;
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -28,8 +27,6 @@ use clap::{CommandFactory, Parser};
 use imglife_config::{
     ColorChoice, ConfigFile, FileOrigin, LogFormat, LogLevel, Overrides, Settings, SourceChoice,
 };
-use imglife_domain::ports::{Reporter, SilentReporter};
-use imglife_terminal::SpinnerReporter;
 
 use crate::cli::{
     AppCommand, Cli, ColorArg, Command, LogFormatArg, LogLevelArg, OutputArg, RegisterArgs,
@@ -42,6 +39,11 @@ use crate::input::Checked;
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
+    // The flag applies at once, so that even a configuration error is
+    // printed as asked; the configured value follows once it is loaded.
+    if let Some(color) = cli.color {
+        apply_color(color_choice(color));
+    }
     match run(cli, started) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -59,7 +61,10 @@ fn run(cli: Cli, started: Instant) -> Result<(), Failure> {
         .map_err(|e| Failure::new(format!("cannot read the working directory: {e}")))?;
     let settings = load_settings(&cli, &cwd)?;
     apply_color(settings.color);
-    let ansi_logs = settings.color != ColorChoice::Never && std::io::stderr().is_terminal();
+    // The same rules as every other output: the choice, then NO_COLOR,
+    // TERM=dumb and whether stderr is a terminal.
+    let ansi_logs =
+        anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     logging::init(settings.log_level, settings.log_format, ansi_logs);
 
     tracing::debug!(cwd = %cwd.display(), "configuration loaded");
@@ -98,11 +103,7 @@ fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> 
             LogFormatArg::Text => LogFormat::Text,
             LogFormatArg::Json => LogFormat::Json,
         }),
-        color: cli.color.map(|c| match c {
-            ColorArg::Auto => ColorChoice::Auto,
-            ColorArg::Always => ColorChoice::Always,
-            ColorArg::Never => ColorChoice::Never,
-        }),
+        color: cli.color.map(color_choice),
         source: match &cli.command {
             Command::Register(args) => args.source.map(|s| match s {
                 SourceArg::Auto => SourceChoice::Auto,
@@ -113,6 +114,14 @@ fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> 
         },
     };
     imglife_config::load(file.as_ref(), cwd, &overrides).map_err(|e| Failure::new(e.to_string()))
+}
+
+fn color_choice(arg: ColorArg) -> ColorChoice {
+    match arg {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    }
 }
 
 /// `auto` leaves the decision to anstream, which turns colour off when the
@@ -177,11 +186,7 @@ fn run_register(
         None
     };
     let json = args.output == OutputArg::Json;
-    let reporter: Box<dyn Reporter> = if json {
-        Box::new(SilentReporter)
-    } else {
-        Box::new(SpinnerReporter::new(true))
-    };
+    let reporter = compose::reporter(!json);
     let dry_run = request.dry_run;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

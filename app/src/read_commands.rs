@@ -5,9 +5,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use imglife_config::Settings;
-use imglife_domain::ports::{RecordStore, Reporter, Step};
+use imglife_domain::ports::RecordStore;
+use imglife_domain::ports::Reporter;
 use imglife_domain::{ProjectPath, RecordKey};
-use imglife_terminal::{SpinnerReporter, Summary};
+use imglife_terminal::Summary;
 use serde_json::json;
 
 use crate::cli::{ListArgs, OutputArg, PurgeArgs, StatusArgs, StatusOutputArg};
@@ -22,7 +23,7 @@ use crate::{status, status_output, table};
 /// What every read command needs: the store, a reporter and a runtime.
 struct Context {
     store: Box<dyn RecordStore>,
-    reporter: SpinnerReporter,
+    reporter: Box<dyn Reporter>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -41,14 +42,14 @@ impl Context {
             .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
         Ok(Self {
             store,
-            reporter: SpinnerReporter::new(show_progress),
+            reporter: compose::reporter(show_progress),
             runtime,
         })
     }
 
     fn load(&self) -> Result<Loaded, Failure> {
         self.runtime
-            .block_on(records::load(self.store.as_ref(), &self.reporter))
+            .block_on(records::load(self.store.as_ref(), self.reporter.as_ref()))
             .map_err(|e| Failure::new(format!("cannot read the records: {e}")))
     }
 }
@@ -100,7 +101,7 @@ pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path, ci: bool) -> Resul
         .filter(|e| base.as_ref().is_none_or(|b| b.matches(&e.record)))
         .collect();
     let text = match args.output {
-        OutputArg::Json => table::json_array(selected.iter().map(|e| e.record.to_json())),
+        OutputArg::Json => table::json_array(selected.iter().map(|e| e.document.clone())),
         OutputArg::Text if selected.is_empty() => "No records.\n".to_owned(),
         OutputArg::Text => {
             let rows: Vec<Vec<String>> = selected
@@ -172,17 +173,12 @@ pub fn purge(
 
     let mut failed: Vec<(RecordKey, String)> = Vec::new();
     if !args.dry_run && !plan.delete.is_empty() {
-        let step = Step::Deleting {
-            total: plan.delete.len(),
-        };
-        context.reporter.step_started(&step);
-        for (done, entry) in plan.delete.iter().enumerate() {
-            if let Err(e) = context.runtime.block_on(context.store.delete(&entry.key)) {
-                failed.push((entry.key.clone(), e.to_string()));
-            }
-            context.reporter.progress(done + 1);
-        }
-        context.reporter.step_finished(&step);
+        let keys: Vec<RecordKey> = plan.delete.iter().map(|e| e.key.clone()).collect();
+        failed = context.runtime.block_on(records::delete_all(
+            context.store.as_ref(),
+            &keys,
+            context.reporter.as_ref(),
+        ));
     }
     let deleted: Vec<_> = plan
         .delete

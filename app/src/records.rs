@@ -5,11 +5,13 @@ use futures_util::StreamExt;
 use imglife_domain::ports::{RecordStore, Reporter, Step, StoreError};
 use imglife_domain::{BuildRecord, RecordKey};
 
-/// A record and the key it was stored under.
+/// A record, the key it was stored under, and the document as stored
+/// (which may hold keys this version does not know).
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub key: RecordKey,
     pub record: BuildRecord,
+    pub document: Vec<u8>,
 }
 
 /// A stored document that is not a valid record, named by its key.
@@ -52,9 +54,17 @@ pub async fn load(store: &dyn RecordStore, reporter: &dyn Reporter) -> Result<Lo
             // Deleted between listing and reading: not there any more.
             Ok(None) => {}
             Ok(Some(bytes)) => match check(&key, &bytes) {
-                Ok(record) => loaded.entries.push(Entry { key, record }),
+                Ok(record) => loaded.entries.push(Entry {
+                    key,
+                    record,
+                    document: bytes,
+                }),
                 Err(reason) => loaded.invalid.push(Invalid { key, reason }),
             },
+            // This one record could not be read (a file without read
+            // permission, a download GitLab refused): named and counted.
+            Err(StoreError::Failed(reason)) => loaded.invalid.push(Invalid { key, reason }),
+            // The store itself is unreachable or refuses us: no answer.
             Err(e) => {
                 reporter.step_finished(&step);
                 return Err(e);
@@ -67,6 +77,32 @@ pub async fn load(store: &dyn RecordStore, reporter: &dyn Reporter) -> Result<Lo
         .sort_by(|a, b| newest_first(&a.record, &b.record));
     loaded.invalid.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(loaded)
+}
+
+/// Deletes `keys`, as many at once as the store allows; returns the keys
+/// that could not be deleted, with why, in key order.
+pub async fn delete_all(
+    store: &dyn RecordStore,
+    keys: &[RecordKey],
+    reporter: &dyn Reporter,
+) -> Vec<(RecordKey, String)> {
+    let step = Step::Deleting { total: keys.len() };
+    reporter.step_started(&step);
+    let mut deletions = futures_util::stream::iter(keys)
+        .map(|key| async move { (key, store.delete(key).await) })
+        .buffer_unordered(store.parallelism().max(1));
+    let mut failed = Vec::new();
+    let mut done = 0;
+    while let Some((key, result)) = deletions.next().await {
+        done += 1;
+        reporter.progress(done);
+        if let Err(e) = result {
+            failed.push((key.clone(), e.to_string()));
+        }
+    }
+    reporter.step_finished(&step);
+    failed.sort();
+    failed
 }
 
 /// Parses a document and checks it is stored under its own key.

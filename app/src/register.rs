@@ -55,6 +55,10 @@ pub async fn register(
     store: &dyn RecordStore,
     reporter: &dyn Reporter,
 ) -> Result<Registered, RegisterError> {
+    // Checked first: an image that cannot be stored is refused before any
+    // source is asked.
+    let key = RecordKey::for_reference(&request.image)
+        .map_err(|e| RegisterError::InvalidMetadata(format!("--image: {e}")))?;
     let wanted = Wanted {
         base: request.base.is_none(),
         platforms: request.platforms.is_none(),
@@ -133,8 +137,6 @@ pub async fn register(
         image_digest,
         base_digest,
     );
-    let key = RecordKey::for_reference(&record.image)
-        .map_err(|e| RegisterError::InvalidMetadata(format!("--image: {e}")))?;
     let document = record.to_json();
     let location = store.location(&key);
     tracing::debug!(%key, %location, bytes = document.len(), dry_run = request.dry_run, "record ready");

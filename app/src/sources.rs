@@ -22,6 +22,38 @@ impl Fallback {
     }
 }
 
+/// A source that could not be set up (say, `DOCKER_HOST` names an
+/// unsupported scheme): in `auto` it only matters if the registry cannot
+/// answer either, so it fails when asked rather than when built.
+pub struct Unavailable {
+    name: String,
+    reason: String,
+}
+
+impl Unavailable {
+    pub fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl ImageMetadataSource for Unavailable {
+    fn describe(&self, _image: &ImageRef) -> String {
+        self.name.clone()
+    }
+
+    async fn inspect(
+        &self,
+        _image: &ImageRef,
+        _wanted: Wanted,
+    ) -> Result<ImageMetadata, MetadataError> {
+        Err(MetadataError::Unreachable(self.reason.clone()))
+    }
+}
+
 fn may_fall_back(error: &MetadataError) -> bool {
     matches!(
         error,

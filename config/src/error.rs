@@ -28,23 +28,7 @@ impl ConfigError {
 fn describe(error: &figment::Error) -> String {
     let key = error.path.join(".");
     let origin = match &error.metadata {
-        Some(meta) if meta.name.contains("environment") => {
-            if error.path.is_empty() {
-                "environment".to_owned()
-            } else {
-                format!(
-                    "variable IMGLIFE_{}",
-                    error.path.join("__").to_ascii_uppercase()
-                )
-            }
-        }
-        Some(meta) => match &meta.source {
-            Some(figment::Source::File(path)) => match line_of(path, &error.path) {
-                Some(line) => format!("config file {} line {line}", path.display()),
-                None => format!("config file {}", path.display()),
-            },
-            _ => meta.name.to_string(),
-        },
+        Some(meta) => origin_of(meta, &error.path),
         None => "configuration".to_owned(),
     };
     let what = match &error.kind {
@@ -70,6 +54,25 @@ fn describe(error: &figment::Error) -> String {
         kind => format!("'{key}': {kind}"),
     };
     format!("{origin}: {what}")
+}
+
+/// Where a value came from, for messages: `variable IMGLIFE_REGISTRY__URL`,
+/// `config file /x/imglife.yaml line 3`, or the provider's name.
+pub(crate) fn origin_of(meta: &figment::Metadata, path: &[String]) -> String {
+    if meta.name.contains("environment") {
+        return if path.is_empty() {
+            "environment".to_owned()
+        } else {
+            format!("variable IMGLIFE_{}", path.join("__").to_ascii_uppercase())
+        };
+    }
+    match &meta.source {
+        Some(figment::Source::File(file)) => match line_of(file, path) {
+            Some(line) => format!("config file {} line {line}", file.display()),
+            None => format!("config file {}", file.display()),
+        },
+        _ => meta.name.to_string(),
+    }
 }
 
 /// serde names structs by their Rust type; a person editing YAML thinks

@@ -6,7 +6,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Yaml};
 use serde::Serialize;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, origin_of};
 use crate::settings::{ColorChoice, LogFormat, LogLevel, Settings, SourceChoice};
 
 /// Name of the config file looked up in the working directory.
@@ -97,14 +97,39 @@ pub fn load(
         let top = top.split('.').next().unwrap_or_default();
         ENV_KEYS.contains(&top)
     });
-    let settings: Settings = figment
-        .merge(env)
-        .merge(Serialized::defaults(overrides))
-        .extract()
-        .map_err(ConfigError::from_figment)?;
+    let figment = figment.merge(env).merge(Serialized::defaults(overrides));
+    let mut settings: Settings = figment.extract().map_err(ConfigError::from_figment)?;
+    // Remember where the values checked after loading came from, so that
+    // those errors name their file or variable too.
+    for key in ORIGIN_KEYS {
+        let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+        // Values from the built-in defaults or from flags need no origin.
+        if let Some(meta) = figment.find_metadata(key)
+            && !meta.name.contains("Serialized")
+            && !meta.name.contains("Default")
+        {
+            settings
+                .origins
+                .insert((*key).to_owned(), origin_of(meta, &path));
+        }
+    }
     validate(&settings)?;
     Ok(settings)
 }
+
+/// Keys whose values are checked after loading (see `Settings::origin`).
+const ORIGIN_KEYS: &[&str] = &[
+    "registry.provider",
+    "registry.url",
+    "registry.api_url",
+    "registry.project_id",
+    "registry.path",
+    "registry.connect_timeout_secs",
+    "registry.timeout_secs",
+    "registry.concurrency",
+    "inspection.connect_timeout_secs",
+    "inspection.timeout_secs",
+];
 
 /// Values that parse but cannot work, refused up front whatever the
 /// command: a bad setting should not wait for the day it is first used.
@@ -116,8 +141,9 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
     ] {
         if value == 0 {
             return Err(ConfigError::new(format!(
-                "inspection.{key}: 0 would give up before the registry can answer; use a number \
-                 of seconds of at least 1 (default: {default})"
+                "{}: 0 would give up before the registry can answer; use a number of seconds of \
+                 at least 1 (default: {default})",
+                settings.origin(&format!("inspection.{key}"))
             )));
         }
     }

@@ -29,6 +29,9 @@ pub struct Settings {
     /// `inspection:`: how image metadata is read from OCI registries.
     #[serde(default)]
     pub inspection: InspectionSettings,
+    /// Where some values came from (`Settings::origin`); filled by `load`.
+    #[serde(skip)]
+    pub origins: std::collections::BTreeMap<String, String>,
 }
 
 /// The original documents `keep_last`, `max_age_days`, `exclude_tags` and
@@ -41,6 +44,15 @@ pub struct RetentionSettings {
 }
 
 impl Settings {
+    /// `key`, and where its value came from when that was a file or a
+    /// variable: `registry.url (variable IMGLIFE_REGISTRY__URL)`.
+    pub fn origin(&self, key: &str) -> String {
+        match self.origins.get(key) {
+            Some(origin) => format!("{key} (from {origin})"),
+            None => key.to_owned(),
+        }
+    }
+
     /// `(keep_last, max_age_days)`, defaults 5 and 30 as the original's.
     pub fn retention(&self) -> (u32, u32) {
         let r = self.retention.clone().unwrap_or_default();

@@ -58,16 +58,16 @@ impl Settings {
             (None, None) => None,
         };
         match provider {
-            None => fs(&registry, registry.path.is_some()),
-            Some(Provider::Fs) => fs(&registry, true),
-            Some(Provider::Gitlab) => gitlab(&registry),
+            None => fs(self, &registry, registry.path.is_some()),
+            Some(Provider::Fs) => fs(self, &registry, true),
+            Some(Provider::Gitlab) => gitlab(self, &registry),
             Some(Provider::Gitea) => Ok(StoreConfig::Unsupported("gitea")),
             Some(Provider::S3) => Ok(StoreConfig::Unsupported("s3")),
         }
     }
 }
 
-fn gitlab(registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
+fn gitlab(settings: &Settings, registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
     let (url_key, url) = match (&registry.api_url, &registry.url) {
         (Some(api), _) => ("registry.api_url", Some(api.clone())),
         (None, url) => ("registry.url", url.clone()),
@@ -89,7 +89,10 @@ fn gitlab(registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
         ("registry.concurrency", http.concurrency as u64),
     ] {
         if value == 0 {
-            return Err(ConfigError::new(format!("{key} must be at least 1")));
+            return Err(ConfigError::new(format!(
+                "{} must be at least 1",
+                settings.origin(key)
+            )));
         }
     }
     Ok(StoreConfig::Gitlab(GitlabStoreConfig {
@@ -100,15 +103,20 @@ fn gitlab(registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
     }))
 }
 
-fn fs(registry: &RegistrySettings, configured: bool) -> Result<StoreConfig, ConfigError> {
+fn fs(
+    settings: &Settings,
+    registry: &RegistrySettings,
+    configured: bool,
+) -> Result<StoreConfig, ConfigError> {
     let root = registry
         .path
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_FS_PATH));
     if root.as_os_str().is_empty() {
-        return Err(ConfigError::new(
-            "registry.path is empty; set it to the directory that keeps the records",
-        ));
+        return Err(ConfigError::new(format!(
+            "{} is empty; set it to the directory that keeps the records",
+            settings.origin("registry.path")
+        )));
     }
     Ok(StoreConfig::Fs(FsStoreConfig { root, configured }))
 }

@@ -237,6 +237,12 @@ fn split_domain(name: &str) -> Result<(String, String), ReferenceError> {
 }
 
 fn validate_domain(domain: &str) -> Result<(), ReferenceError> {
+    if domain.starts_with('[') {
+        return Err(ReferenceError::new(format!(
+            "registry '{domain}': IPv6 registry addresses are not supported; use a host name \
+             (e.g. localhost:5000)"
+        )));
+    }
     let (host, port) = match domain.split_once(':') {
         Some((host, port)) => (host, Some(port)),
         None => (domain, None),
@@ -385,6 +391,7 @@ mod tests {
             "r.io/app@md5:",
             "r.io/a pp:1",
             "r.io/a..b:1",
+            "[::1]:5000/a:1",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} was accepted");
         }

@@ -374,6 +374,15 @@ fn an_unparsable_record_is_named_counted_and_fails_the_command() {
         &format!("{ROOT}/registry.example.com+apps+moved/2.0.json"),
         &fleet[0].bytes,
     );
+    // A record that cannot be read at all (a directory where the file
+    // should be): named and counted like an unparsable one.
+    std::fs::create_dir_all(
+        sandbox
+            .path()
+            .join(ROOT)
+            .join("registry.example.com+apps+unreadable/3.0.json"),
+    )
+    .expect("dir");
 
     for args in [
         vec!["app", "list"],
@@ -397,7 +406,10 @@ fn an_unparsable_record_is_named_counted_and_fails_the_command() {
             result.stderr
         );
         assert!(
-            result.stderr.contains("2 record(s) could not be read"),
+            result.stderr.contains("3 record(s) could not be read")
+                && result
+                    .stderr
+                    .contains("registry.example.com+apps+unreadable/3.0"),
             "{}",
             result.stderr
         );
@@ -409,12 +421,43 @@ fn an_unparsable_record_is_named_counted_and_fails_the_command() {
     let list = run(&sandbox, &["app", "list", "--output", "json"]);
     assert_eq!(json(&list).as_array().map(Vec::len), Some(20));
     let purge = run(&sandbox, &["app", "purge", "--dry-run", "--output", "json"]);
-    assert_eq!(json(&purge)["errors"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json(&purge)["errors"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn json_list_keeps_records_as_stored() {
+    let sandbox = Sandbox::new(BIN);
+    // Written by a newer imglife: a key this version does not know, and a
+    // time with an offset, both kept as they are.
+    let document = r#"{"image": "registry.example.com/apps/new:1.0", "base": "registry.example.com/bases/alpine:3.21", "revision": "abc", "project": "t/new", "platforms": ["linux/amd64"], "built_at": "2026-04-01T12:00:00+02:00", "custom_fields": {}, "sbom_url": "https://sbom.example.com/new"}"#;
+    sandbox.write(
+        &format!("{ROOT}/registry.example.com+apps+new/1.0.json"),
+        document,
+    );
+    let listed = run(&sandbox, &["app", "list", "--output", "json"]);
+    listed.expect_code(0);
+    let value = json(&listed);
+    assert_eq!(value[0]["sbom_url"], "https://sbom.example.com/new");
+    assert_eq!(value[0]["built_at"], "2026-04-01T12:00:00+02:00");
 }
 
 #[test]
 fn an_empty_store_is_not_an_error_but_a_broken_one_is() {
     let sandbox = Sandbox::new(BIN);
+    // A configured root that does not exist is a typo, not an empty store.
+    let typo = run(&sandbox, &["app", "list"]);
+    typo.expect_code(1);
+    assert!(
+        typo.stderr.contains("registry.path records does not exist"),
+        "{}",
+        typo.stderr
+    );
+    // The implicit default store, never written to, is empty.
+    let implicit = sandbox.run(["app", "list"], &[]);
+    implicit.expect_code(0);
+    assert_eq!(implicit.stdout, "No records.\n");
+
+    std::fs::create_dir(sandbox.path().join(ROOT)).expect("empty store");
     let empty = run(&sandbox, &["app", "list"]);
     empty.expect_code(0);
     assert_eq!(empty.stdout, "No records.\n");
@@ -430,6 +473,7 @@ fn an_empty_store_is_not_an_error_but_a_broken_one_is() {
         status.stdout
     );
 
+    std::fs::remove_dir(sandbox.path().join(ROOT)).expect("remove");
     sandbox.write(ROOT, "a file where the store's directory should be");
     for args in [vec!["app", "list"], vec!["status"], vec!["app", "purge"]] {
         let broken = run(&sandbox, &args);

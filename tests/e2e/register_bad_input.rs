@@ -355,6 +355,12 @@ fn cases() -> Vec<Case> {
         &["imglife.yaml", "line 3", "registry.pathh"],
     ));
     cases.push(config(
+        "GitLab project without its group",
+        "imglife.yaml",
+        b"registry:\n  url: https://gitlab.example.com\n  project_id: base-images\n",
+        &["imglife.yaml line 3", "registry.project_id", "group"],
+    ));
+    cases.push(config(
         "bad provider",
         "imglife.yaml",
         b"registry:\n  provider: ftp\n",
@@ -376,7 +382,11 @@ fn cases() -> Vec<Case> {
         "zero inspection timeout",
         "imglife.yaml",
         b"inspection:\n  timeout_secs: 0\n",
-        &["inspection.timeout_secs", "at least 1"],
+        &[
+            "inspection.timeout_secs",
+            "imglife.yaml line 2",
+            "at least 1",
+        ],
     ));
     cases.push(config(
         "config not UTF-8",
@@ -449,6 +459,19 @@ fn cases() -> Vec<Case> {
     );
     bad_env.env = vec![("IMGLIFE_REGISTRY__PATHH", "x")];
     cases.push(bad_env);
+    let mut bad_url = case(
+        "GitLab URL from a variable",
+        with("--image", Some(b"r.io/a:1")),
+        1,
+        &["registry.url", "variable IMGLIFE_REGISTRY__URL", "notaurl"],
+    );
+    bad_url.env = vec![
+        ("IMGLIFE_REGISTRY__URL", "notaurl"),
+        ("IMGLIFE_REGISTRY__PROVIDER", "gitlab"),
+        ("IMGLIFE_REGISTRY__PROJECT_ID", "1"),
+        ("GITLAB_TOKEN", "t"),
+    ];
+    cases.push(bad_url);
     let mut ci = case(
         "CI without a store",
         with("--image", Some(b"r.io/a:1")),

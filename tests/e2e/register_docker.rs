@@ -200,6 +200,13 @@ fn auto_falls_back_to_the_daemon_for_an_image_the_registry_lacks() {
         "{}",
         text.stdout
     );
+    // Nor does a DOCKER_HOST imglife cannot use stand in the way.
+    let text = summary(&sandbox, "ssh://me@host", &image, &[]);
+    assert!(
+        text.stdout.contains("Source     registry"),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]

@@ -22,6 +22,9 @@ pub struct FsStore {
     shown_root: PathBuf,
     /// Resolved against the working directory: used for I/O.
     root: PathBuf,
+    /// A configured root that does not exist is a mistake (a typo in
+    /// `registry.path`), not an empty store.
+    must_exist: bool,
 }
 
 impl FsStore {
@@ -30,7 +33,16 @@ impl FsStore {
         Self {
             shown_root: root.to_path_buf(),
             root: cwd.join(root),
+            must_exist: false,
         }
+    }
+
+    /// Reading a root that does not exist fails instead of finding no
+    /// records; for a root the user configured.
+    #[must_use]
+    pub fn must_exist(mut self, must_exist: bool) -> Self {
+        self.must_exist = must_exist;
+        self
     }
 
     fn path_of(&self, key: &RecordKey) -> PathBuf {
@@ -58,9 +70,18 @@ impl FsStore {
         };
         fs::create_dir_all(&dir).map_err(|e| fail("create directory", &dir, e))?;
         self.check_inside_root(&dir)?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", key.version()))
-            .suffix(".tmp")
+        let prefix = format!(".{}.", key.version());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // tempfile creates files readable by their owner only; a record is
+        // shared data, so it gets the usual 0666 less the umask, like any
+        // file a tool writes.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o666));
+        }
+        let mut temp = builder
             .tempfile_in(&dir)
             .map_err(|e| fail("create a temporary file in", &dir, e))?;
         temp.write_all(document)
@@ -135,7 +156,15 @@ impl FsStore {
         };
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
-            // A store nobody has written to yet is empty, not broken.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.must_exist => {
+                return Err(StoreError::Failed(format!(
+                    "registry.path {} does not exist; check the path (or register a record \
+                     there first)",
+                    self.shown_root.display()
+                )));
+            }
+            // The implicit default store that nobody has written to yet is
+            // empty, not broken.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(fail(&self.root, e)),
         };

@@ -31,6 +31,20 @@ async fn put_get_list_and_replace() {
     store.put(&b, b"other\n").await.expect("put b");
 
     assert_eq!(store.get(&a).await, Ok(Some(b"second\n".to_vec())));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join("records/r.io+apps+a/1.0.json");
+        let mode = std::fs::metadata(path)
+            .expect("record")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o644,
+            0o644,
+            "readable by others in a shared store (umask 022): {mode:o}"
+        );
+    }
     assert_eq!(store.get(&key("r.io/apps/none:1")).await, Ok(None));
     let mut listed = store.list().await.expect("list");
     listed.sort();

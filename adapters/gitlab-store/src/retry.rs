@@ -71,11 +71,13 @@ impl Attempts {
             Some(after) => after,
             None => self.backoff(),
         };
-        if elapsed + delay > self.policy.budget {
+        // A server may send any Retry-After, up to u64::MAX seconds: compare
+        // without adding, so nothing can overflow.
+        if delay > self.policy.budget.saturating_sub(elapsed) {
             return Err(format!(
                 "{} (gave up after {tried} attempts: waiting {:.1}s more would exceed the retry budget of {}s)",
                 fault.reason,
-                delay.as_secs_f64(),
+                delay.as_secs_f64().min(f64::from(u32::MAX)),
                 self.policy.budget.as_secs()
             ));
         }
@@ -147,6 +149,21 @@ mod tests {
         );
         let err = attempts
             .next_delay(&fault(Some(Duration::from_secs(3600))))
+            .expect_err("beyond budget");
+        assert!(err.contains("retry budget"), "{err}");
+    }
+
+    #[test]
+    fn an_enormous_retry_after_ends_the_operation_without_overflow() {
+        // Started 2 s ago: elapsed + u64::MAX seconds would overflow.
+        let mut attempts = Attempts::new(RetryPolicy::default());
+        attempts.started = Instant::now()
+            .checked_sub(Duration::from_secs(2))
+            .expect("the clock is past 2 s");
+        let huge = parse_retry_after("18446744073709551615");
+        assert_eq!(huge, Some(Duration::from_secs(u64::MAX)));
+        let err = attempts
+            .next_delay(&fault(huge))
             .expect_err("beyond budget");
         assert!(err.contains("retry budget"), "{err}");
     }

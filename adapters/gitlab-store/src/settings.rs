@@ -7,13 +7,37 @@ use url::Url;
 use crate::retry::RetryPolicy;
 use crate::token::Token;
 
-/// A configuration problem, named by its key or variable.
+/// A configuration problem. `key` names the configuration key at fault,
+/// when there is one, so that the caller can say where its value came
+/// from; `message` follows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsError(pub String);
+pub struct SettingsError {
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl SettingsError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            key: None,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn at(key: &str, message: impl Into<String>) -> Self {
+        Self {
+            key: Some(key.to_owned()),
+            message: message.into(),
+        }
+    }
+}
 
 impl std::fmt::Display for SettingsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match &self.key {
+            Some(key) => write!(f, "{key} {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 
@@ -43,29 +67,30 @@ impl GitlabSettings {
         token: Option<Token>,
     ) -> Result<Self, SettingsError> {
         let url = url.ok_or_else(|| {
-            SettingsError(
-                "registry.url is missing: set it to the GitLab instance, e.g. https://gitlab.example.com".to_owned(),
+            SettingsError::new(
+                "registry.url is missing: set it to the GitLab instance, e.g. https://gitlab.example.com",
             )
         })?;
         let api = api_base(url_key, url)?;
         let project = project.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
-            SettingsError(
+            SettingsError::new(
                 "registry.project_id is missing: set it to the GitLab project that keeps the records, \
-                 as its number (42) or full path (platform/base-images)"
-                    .to_owned(),
+                 as its number (42) or full path (platform/base-images)",
             )
         })?;
         let numeric = project.bytes().all(|b| b.is_ascii_digit());
         if !numeric && !project.contains('/') {
-            return Err(SettingsError(format!(
-                "registry.project_id '{project}': a project path must include its group, e.g. platform/{project}"
-            )));
+            return Err(SettingsError::at(
+                "registry.project_id",
+                format!(
+                    "'{project}': a project path must include its group, e.g. platform/{project}"
+                ),
+            ));
         }
         let token = token.ok_or_else(|| {
-            SettingsError(
+            SettingsError::new(
                 "no GitLab token: set GITLAB_TOKEN to a token with the api scope \
-                 (inside GitLab CI, CI_JOB_TOKEN is used when GITLAB_TOKEN is unset)"
-                    .to_owned(),
+                 (inside GitLab CI, CI_JOB_TOKEN is used when GITLAB_TOKEN is unset)",
             )
         })?;
         Ok(Self {
@@ -103,24 +128,30 @@ impl GitlabSettings {
 /// instances under a path (`https://host/gitlab`).
 fn api_base(key: &str, raw: &str) -> Result<Url, SettingsError> {
     let parsed = Url::parse(raw.trim()).map_err(|e| {
-        SettingsError(format!(
-            "{key} '{raw}' is not a valid URL ({e}); use e.g. https://gitlab.example.com"
-        ))
+        SettingsError::at(
+            key,
+            format!("'{raw}' is not a valid URL ({e}); use e.g. https://gitlab.example.com"),
+        )
     })?;
     if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "{key} '{raw}' must be an http:// or https:// URL with a host, e.g. https://gitlab.example.com"
-        )));
+        return Err(SettingsError::at(
+            key,
+            format!(
+                "'{raw}' must be an http:// or https:// URL with a host, e.g. https://gitlab.example.com"
+            ),
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(SettingsError(format!(
-            "{key} must not carry credentials; put the token in GITLAB_TOKEN"
-        )));
+        return Err(SettingsError::at(
+            key,
+            "must not carry credentials; put the token in GITLAB_TOKEN",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "{key} '{raw}' must not have a query or fragment"
-        )));
+        return Err(SettingsError::at(
+            key,
+            format!("'{raw}' must not have a query or fragment"),
+        ));
     }
     let path = parsed.path().trim_end_matches('/');
     let path = path.strip_suffix("/api/v4").unwrap_or(path);
@@ -186,7 +217,7 @@ mod tests {
         ];
         for (url, project, token, want) in cases {
             let err = GitlabSettings::new("registry.url", url, project, token).expect_err(want);
-            assert!(err.0.contains(want), "{err} lacks {want}");
+            assert!(err.to_string().contains(want), "{err} lacks {want}");
         }
     }
 }

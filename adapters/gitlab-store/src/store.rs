@@ -51,15 +51,15 @@ impl GitlabStore {
             .user_agent(concat!("imglife/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = extra_roots {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                SettingsError(format!("SSL_CERT_FILE does not hold PEM certificates: {e}"))
+                SettingsError::new(format!("SSL_CERT_FILE does not hold PEM certificates: {e}"))
             })?;
             builder = builder.tls_certs_merge(certs);
         }
         let http = builder
             .build()
-            .map_err(|e| SettingsError(format!("cannot set up HTTPS: {e}")))?;
+            .map_err(|e| SettingsError::new(format!("cannot set up HTTPS: {e}")))?;
         let mut value = HeaderValue::from_str(settings.token.secret()).map_err(|_| {
-            SettingsError(format!(
+            SettingsError::new(format!(
                 "{} holds characters that cannot be sent in an HTTP header; check its value",
                 settings.token.source().variable()
             ))
@@ -72,6 +72,20 @@ impl GitlabStore {
             }),
             value,
         );
+        // Plain HTTP is allowed because the user wrote http:// (the issue's
+        // rule), but off this machine it sends the token in the clear.
+        let loopback = match settings.api.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if settings.api.scheme() == "http" && !loopback {
+            tracing::warn!(
+                "the GitLab URL uses plain http://: the token in {} travels unencrypted; use https://",
+                settings.token.source().variable()
+            );
+        }
         let endpoints = Endpoints::new(&settings.api, &settings.project);
         Ok(Self {
             settings,

@@ -82,7 +82,9 @@ pub fn resolve(
             } else {
                 (&pass_var, &user_var)
             };
-            return Err(MetadataError::Unauthorized(format!(
+            // A configuration mistake, not a refusal: `Invalid` keeps
+            // `--source auto` from hiding it behind the Docker daemon.
+            return Err(MetadataError::Invalid(format!(
                 "{set} is set but {unset} is not; set both to log in to {host}, or neither"
             )));
         }
@@ -147,7 +149,7 @@ fn docker_config(
     // Checked here because docker_credential reports a broken file like a
     // missing one, and a typo in it would otherwise look like a 401.
     if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-        return Err(MetadataError::Unauthorized(format!(
+        return Err(MetadataError::Invalid(format!(
             "Docker config {} is not valid JSON ({e}); fix it (docker login rewrites it) or point \
              DOCKER_CONFIG elsewhere",
             path.display()

@@ -27,7 +27,7 @@ impl Docker {
             None => {
                 assert!(
                     !crate::in_ci(),
-                    "CI=true but IMGLIFE_TEST_DOCKER_HOST is not set: run the tests through scripts/test"
+                    "IMGLIFE_TEST_DOCKER_HOST is not set in CI or under scripts/test: the Docker daemon did not start"
                 );
                 eprintln!("skipping: no Docker daemon (run through scripts/test)");
                 None

@@ -12,8 +12,11 @@ mod sandbox;
 
 pub use sandbox::{Run, Sandbox};
 
-/// True when running in CI: a test that needs a service must then fail,
-/// not skip, when the service is missing.
+/// True when a test that needs a service must fail, not skip, when the
+/// service is missing: in CI (`CI=true`, as the binary reads it), and
+/// whenever the tests run under `scripts/test`, which starts every service
+/// (`IMGLIFE_TEST_SERVICES_DIR` set).
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    ci || std::env::var_os("IMGLIFE_TEST_SERVICES_DIR").is_some()
 }

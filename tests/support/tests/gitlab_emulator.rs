@@ -1059,15 +1059,9 @@ fn pagination_headers() {
 #[test]
 fn pagination_omits_totals_above_ten_thousand() {
     let e = emulator();
-    let started = Instant::now();
     for i in 0..10_001 {
         e.seed_file(1, &format!("rec-{i:05}"), "1", "r.json", b"{}");
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "seeding took {:?}",
-        started.elapsed()
-    );
     let r = get(
         &e,
         "/api/v4/projects/1/packages?per_page=100&page=100",
@@ -1311,9 +1305,11 @@ fn delay_fault_answers_late() {
     while e.requests().len() < 2 {
         std::thread::yield_now();
     }
-    let started = Instant::now();
     assert_eq!(get(&e, &path, &[DEV]).status, 200);
-    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert!(
+        !slow.is_finished(),
+        "answered while the delayed request still waits"
+    );
     let (status, elapsed) = slow.join().unwrap();
     assert_eq!(status, 200);
     assert!(elapsed >= Duration::from_secs(2));
