@@ -1,6 +1,8 @@
 //! The inspection: top manifest (or index), then, only while values are
 //! missing, one platform's manifest, then its config.
 
+use std::time::Duration;
+
 use imglife_domain::ImageRef;
 use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
 use oci_client::client::Client;
@@ -30,7 +32,19 @@ pub async fn inspect(
         max_retries: options.max_retries,
     };
     let timeout = options.timeout;
-    match tokio::time::timeout(timeout, session.run(wanted)).await {
+    let run = async {
+        if !session.credential.is_anonymous() {
+            crate::realm::check(
+                host,
+                &options.insecure_registries,
+                options.connect_timeout.max(Duration::from_secs(1)),
+                &session.credential.source,
+            )
+            .await?;
+        }
+        session.run(wanted).await
+    };
+    match tokio::time::timeout(timeout, run).await {
         Ok(result) => result,
         Err(_) => Err(MetadataError::Unreachable(format!(
             "image {image}: registry {host} did not answer within {} s; try again, or raise \

@@ -11,6 +11,7 @@ mod credentials;
 mod errors;
 mod extract;
 mod inspect;
+mod realm;
 mod transport;
 
 use std::sync::Arc;
