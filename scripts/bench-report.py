@@ -117,7 +117,7 @@ rows = [
     ("1 inspection", "`imglife register` (registry source, fs store)", a1, "a1_imglife",
      "`skopeo inspect`", a1_skopeo, "a1_skopeo", 0.5),
     ("1 inspection", "`imglife register` (registry source, fs store)", a1, "a1_imglife",
-     "`curl`, the same 2 requests (floor)", a1_curl, "a1_curl", 1.5),
+     "`curl`, the same request (floor)", a1_curl, "a1_curl", 1.5),
     ("2 publishing", "`imglife register` (all flags, GitLab store)", a2, "a2_imglife",
      "one `curl -X PUT`", a2_curl, "a2_curl", 1.5),
     ("3 reading", f"`imglife app list` ({int(m['records']):,} records)", a3, "a3_imglife",
@@ -176,7 +176,7 @@ for name, label, target in [
     ("a3_imglife", f"`imglife app list` ({int(m['records']):,} records)", None),
     ("a3_startup", "`imglife --version`", None),
     ("a1_skopeo", "`skopeo inspect`", None),
-    ("a1_curl", "`curl` (the 2 requests of scenario 1)", None),
+    ("a1_curl", "`curl` (the request of scenario 1)", None),
     ("a2_curl", "`curl -X PUT`", None),
     ("a3_curl_batch", "one `curl` downloading 1,000 records (an `xargs` batch)", None),
 ]:
@@ -215,10 +215,9 @@ w("  config carries the same as labels. `imglife register --image … --revision
 w("  with `IMGLIFE_REGISTRY__PROVIDER=fs` reads base and platforms from the manifest")
 w("  annotations and writes the record (atomically, fsync'd) to a temporary directory;")
 w("  `skopeo inspect --tls-verify=false docker://…` reads the manifest, the config blob and the")
-w("  tag list. The **curl floor** issues the two requests imglife makes (`GET /v2/`, then")
-w("  `GET /v2/<repo>/manifests/<tag>` with the manifest `Accept` list) in **one** curl process")
-w("  over one connection (`--next`), as imglife does with its one HTTP client: a floor, not a")
-w("  strawman of two processes.")
+w("  tag list. The **curl floor** issues the one request imglife makes against this")
+w("  registry (no authentication, and the annotations answer everything):")
+w("  `GET /v2/<repo>/manifests/<tag>` with the manifest `Accept` list, in one curl process.")
 w("- **(2) Publishing.** `imglife register` with `--base` and `--platform` (no registry asked),")
 w("  GitLab store on a separate, empty emulator, against one `curl -X PUT --data-binary")
 w("  @record.json` of the very bytes imglife stores (made by imglife's own `--dry-run --output")

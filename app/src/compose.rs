@@ -8,12 +8,15 @@ use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice,
 use imglife_docker_daemon::{DockerHost, DockerSource};
 use imglife_domain::ports::{ImageMetadataSource, RecordStore, Reporter, SilentReporter};
 use imglife_fs_store::FsStore;
-use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token};
+use imglife_gitlab_store::{
+    GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token, TrustRoots,
+};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
 use imglife_terminal::SpinnerReporter;
 
 use crate::error::Failure;
 use crate::sources::{Fallback, Unavailable};
+use crate::tls;
 
 /// Progress on stderr (a spinner, a bar for long reads) when it is
 /// wanted and stderr is a terminal; nothing for machine-readable output.
@@ -96,21 +99,18 @@ fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<Gitla
         ..RetryPolicy::default()
     })
     .with_concurrency(http.concurrency);
-    GitlabStore::new(gitlab, extra_roots()?.as_deref()).map_err(|e| settings_failure(settings, &e))
-}
-
-/// The PEM bundle named by `SSL_CERT_FILE`, trusted in addition to the
-/// system's roots.
-fn extra_roots() -> Result<Option<Vec<u8>>, Failure> {
-    match std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(path) => std::fs::read(&path).map(Some).map_err(|e| {
-            Failure::new(format!(
-                "SSL_CERT_FILE={}: cannot be read: {e}",
-                Path::new(&path).display()
-            ))
-        }),
-    }
+    let roots = tls::roots()?;
+    let extra = match &roots {
+        Some(_) => None,
+        None => tls::extra().transpose()?,
+    };
+    let trust = match (&roots, &extra) {
+        (Some(pem), _) => TrustRoots::Only(pem),
+        (None, extra) => TrustRoots::System {
+            extra: extra.as_deref(),
+        },
+    };
+    GitlabStore::new(gitlab, trust).map_err(|e| settings_failure(settings, &e))
 }
 
 /// The image-metadata source used when `--base` or `--platform` is missing:
@@ -138,11 +138,10 @@ pub fn metadata_source(
 fn docker_source(settings: &Settings) -> Result<DockerSource, Failure> {
     let host = DockerHost::from_env(std::env::var("DOCKER_HOST").ok().as_deref())
         .map_err(|e| Failure::new(e.to_string()))?;
-    DockerSource::new(
+    Ok(DockerSource::new(
         host,
         Duration::from_secs(settings.inspection.timeout_secs.max(1)),
-    )
-    .map_err(Failure::new)
+    ))
 }
 
 fn registry_source(settings: &Settings) -> Result<RegistrySource, Failure> {
@@ -157,6 +156,7 @@ fn registry_source(settings: &Settings) -> Result<RegistrySource, Failure> {
         connect_timeout: Duration::from_secs(inspection.connect_timeout_secs),
         timeout: Duration::from_secs(inspection.timeout_secs),
         max_retries: usize::try_from(inspection.max_retries).unwrap_or(usize::MAX),
+        trust_roots: tls::roots()?,
     };
     Ok(RegistrySource::new(options, RegistrySource::process_env()))
 }

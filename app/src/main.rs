@@ -17,6 +17,7 @@ mod sources;
 mod status;
 mod status_output;
 mod table;
+mod tls;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -19,31 +19,49 @@ const MIN_API: (u32, u32) = (1, 24);
 #[derive(Debug)]
 pub struct DockerSource {
     host: DockerHost,
-    http: reqwest::Client,
+    timeout: Duration,
+    /// Built on first use: with `--source auto` the daemon is only asked
+    /// when the registry cannot answer, and building a client is not free.
+    http: std::sync::OnceLock<reqwest::Client>,
     /// `http://docker` for a unix socket (the host part is ignored), or
     /// `http://HOST:PORT`.
     base: String,
 }
 
 impl DockerSource {
-    pub fn new(host: DockerHost, timeout: Duration) -> Result<Self, String> {
+    pub fn new(host: DockerHost, timeout: Duration) -> Self {
+        let base = match &host {
+            DockerHost::Unix(_) => "http://docker".to_owned(),
+            DockerHost::Tcp(address) => format!("http://{address}"),
+        };
+        Self {
+            host,
+            timeout,
+            http: std::sync::OnceLock::new(),
+            base,
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, MetadataError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
         // reqwest is built without a default crypto provider and refuses to
         // build any client, even a plain-HTTP one, until one is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)));
-        let base = match &host {
-            DockerHost::Unix(path) => {
-                builder = builder.unix_socket(path.clone());
-                "http://docker".to_owned()
-            }
-            DockerHost::Tcp(address) => format!("http://{address}"),
-        };
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot set up the Docker client: {e}"))?;
-        Ok(Self { host, http, base })
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            // Plain HTTP only (TLS daemons are not supported): no trust
+            // roots to load.
+            .tls_certs_only(Vec::new());
+        if let DockerHost::Unix(path) = &self.host {
+            builder = builder.unix_socket(path.clone());
+        }
+        let client = builder.build().map_err(|e| {
+            MetadataError::Unreachable(format!("cannot set up the Docker client: {e}"))
+        })?;
+        Ok(self.http.get_or_init(|| client))
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> MetadataError {
@@ -70,7 +88,7 @@ impl DockerSource {
     /// capped at the client's.
     async fn negotiate(&self) -> Result<(u32, u32), MetadataError> {
         let response = self
-            .http
+            .client()?
             .get(format!("{}/_ping", self.base))
             .send()
             .await
@@ -112,7 +130,7 @@ impl ImageMetadataSource for DockerSource {
         // takes everything between /images/ and /json, slashes included.
         let url = format!("{}/v{major}.{minor}/images/{image}/json", self.base);
         let response = self
-            .http
+            .client()?
             .get(url)
             .send()
             .await

@@ -15,5 +15,5 @@ mod token;
 
 pub use retry::RetryPolicy;
 pub use settings::{GitlabSettings, SettingsError};
-pub use store::GitlabStore;
+pub use store::{GitlabStore, TrustRoots};
 pub use token::{Token, TokenSource};

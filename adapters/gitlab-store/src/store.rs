@@ -31,13 +31,19 @@ enum Upload {
     DuplicateDenied,
 }
 
+/// The certificates HTTPS trusts.
+#[derive(Debug, Clone, Copy)]
+pub enum TrustRoots<'a> {
+    /// The system's store, plus a PEM bundle (`SSL_CERT_FILE`) when given.
+    System { extra: Option<&'a [u8]> },
+    /// Exactly this PEM bundle (the system's bundle file, read once by the
+    /// caller, with `SSL_CERT_FILE` already in it).
+    Only(&'a [u8]),
+}
+
 impl GitlabStore {
-    /// Builds the HTTP client. `extra_roots` is the PEM bundle of
-    /// `SSL_CERT_FILE`, when set.
-    pub fn new(
-        settings: GitlabSettings,
-        extra_roots: Option<&[u8]>,
-    ) -> Result<Self, SettingsError> {
+    /// Builds the HTTP client.
+    pub fn new(settings: GitlabSettings, roots: TrustRoots<'_>) -> Result<Self, SettingsError> {
         // reqwest is built without a default crypto provider; installing
         // one twice is harmless (the second attempt just reports an error).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -49,12 +55,16 @@ impl GitlabStore {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!("imglife/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = extra_roots {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+        let parse = |pem: &[u8]| {
+            reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
                 SettingsError::new(format!("SSL_CERT_FILE does not hold PEM certificates: {e}"))
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
+            })
+        };
+        builder = match roots {
+            TrustRoots::System { extra: None } => builder,
+            TrustRoots::System { extra: Some(pem) } => builder.tls_certs_merge(parse(pem)?),
+            TrustRoots::Only(pem) => builder.tls_certs_only(parse(pem)?),
+        };
         let http = builder
             .build()
             .map_err(|e| SettingsError::new(format!("cannot set up HTTPS: {e}")))?;

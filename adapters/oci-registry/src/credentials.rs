@@ -6,8 +6,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::client::Auth as RegistryAuth;
 use imglife_domain::metadata::MetadataError;
-use oci_client::secrets::RegistryAuth;
 
 /// Reads one environment variable; `None` when unset or empty.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -172,7 +172,7 @@ fn docker_config(
                 }));
             }
             Ok(docker_credential::DockerCredential::IdentityToken(_)) => {
-                // oci-client has no OAuth2 refresh-token exchange.
+                // imglife implements no OAuth2 refresh-token exchange.
                 tracing::warn!(
                     path = %path.display(),
                     server,

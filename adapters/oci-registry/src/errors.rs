@@ -1,8 +1,8 @@
-//! oci-client's errors, turned into `MetadataError`s whose messages name
-//! the image, the cause and the fix. No oci-client type leaves the adapter.
+//! The registry client's faults, turned into `MetadataError`s whose messages name
+//! the image, the cause and the fix. No HTTP type leaves the adapter.
 
+use crate::client::Fault;
 use imglife_domain::metadata::MetadataError;
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 
 /// What was being done when an error happened, for the message.
 pub struct Context<'a> {
@@ -16,7 +16,7 @@ pub struct Context<'a> {
     pub fetching: &'a str,
 }
 
-pub fn map(error: &OciDistributionError, cx: &Context<'_>) -> MetadataError {
+pub fn map(fault: &Fault, cx: &Context<'_>) -> MetadataError {
     let Context {
         image,
         host,
@@ -25,63 +25,49 @@ pub fn map(error: &OciDistributionError, cx: &Context<'_>) -> MetadataError {
         credential,
         fetching,
     } = cx;
-    match error {
-        OciDistributionError::AuthenticationFailure(_)
-        | OciDistributionError::UnauthorizedError { .. } => unauthorized(cx),
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes.iter().any(|c| matches!(c, OciErrorCode::NameUnknown)) {
+    match fault {
+        Fault::Status { code, errors, .. } => {
+            if fault.has_code(&["NAME_UNKNOWN"]) {
                 MetadataError::NotFound(format!(
                     "image {image}: repository {repository} does not exist in registry {host}; \
                      check the repository in --image (and that the push went to {host})"
                 ))
-            } else if codes.iter().any(|c| {
-                matches!(
-                    c,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NotFound
-                        | OciErrorCode::BlobUnknown
-                )
-            }) {
+            } else if fault.has_code(&["MANIFEST_UNKNOWN", "NOT_FOUND", "BLOB_UNKNOWN"])
+                || *code == 404
+            {
                 MetadataError::NotFound(format!(
                     "image {image}: {tag_or_digest} not found in repository {repository} of \
                      registry {host}; check the tag in --image and that the push succeeded"
                 ))
-            } else if codes
-                .iter()
-                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
+            } else if fault.has_code(&["UNAUTHORIZED", "DENIED"]) || matches!(code, 401 | 403) {
                 unauthorized(cx)
+            } else if matches!(code, 429 | 500..=599) {
+                MetadataError::Unreachable(format!(
+                    "image {image}: registry {host} failed {fetching} with HTTP {code}, also after \
+                     retries; try again later"
+                ))
             } else {
-                let detail: Vec<String> = envelope
-                    .errors
+                let detail: Vec<String> = errors
                     .iter()
-                    .map(|e| format!("{:?}: {}", e.code, e.message))
+                    .map(|e| format!("{}: {}", e.code, e.message))
                     .collect();
                 MetadataError::Invalid(format!(
-                    "image {image}: registry {host} refused {fetching}: {}",
-                    detail.join("; ")
+                    "image {image}: registry {host} refused {fetching} (HTTP {code}){}",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", detail.join("; "))
+                    }
                 ))
             }
         }
-        OciDistributionError::ServerError { code: 404, .. } => MetadataError::NotFound(format!(
-            "image {image}: {tag_or_digest} not found in repository {repository} of registry \
-             {host} (HTTP 404); check --image"
-        )),
-        OciDistributionError::ServerError {
-            code: 401 | 403, ..
-        } => unauthorized(cx),
-        OciDistributionError::ServerError { code, .. } => MetadataError::Unreachable(format!(
-            "image {image}: registry {host} failed {fetching} with HTTP {code}, also after \
-             retries; try again later"
-        )),
-        OciDistributionError::RequestError(e) => {
+        Fault::Transport(e) => {
             let cause = root_cause(e);
             if e.is_timeout() {
                 MetadataError::Unreachable(format!(
                     "image {image}: registry {host} timed out ({cause}); check the host in \
-                     --image and the network, or raise inspection.connect_timeout_secs, or pass --base and --platform so that the \
-                     registry is not asked"
+                     --image and the network, or raise inspection.connect_timeout_secs, or pass \
+                     --base and --platform so that the registry is not asked"
                 ))
             } else {
                 MetadataError::Unreachable(format!(
@@ -91,23 +77,21 @@ pub fn map(error: &OciDistributionError, cx: &Context<'_>) -> MetadataError {
                 ))
             }
         }
-        OciDistributionError::RegistryTokenDecodeError(e) => MetadataError::Unauthorized(format!(
-            "image {image}: the token server of registry {host} answered with something that is \
-             not a token ({e}); credentials tried: {credential}"
+        Fault::Token(detail) => MetadataError::Unauthorized(format!(
+            "image {image}: registry {host}: {detail}; credentials tried: {credential}"
         )),
-        OciDistributionError::DigestError(e) => MetadataError::Invalid(format!(
-            "image {image}: {fetching} from registry {host} does not match its digest ({e})"
+        Fault::Realm(detail) => MetadataError::Unauthorized(format!(
+            "image {image}: registry {host}: {detail}; the credentials from {credential} were not sent"
         )),
-        other => MetadataError::Invalid(format!(
-            "image {image}: {fetching} from registry {host} is not usable: {other}"
+        Fault::Digest(detail) => MetadataError::Invalid(format!(
+            "image {image}: {fetching} from registry {host} does not match its digest ({detail})"
         )),
     }
 }
 
 /// True when the registry says the repository does not exist.
-pub fn is_name_unknown(error: &OciDistributionError) -> bool {
-    matches!(error, OciDistributionError::RegistryError { envelope, .. }
-        if envelope.errors.iter().any(|e| matches!(e.code, OciErrorCode::NameUnknown)))
+pub fn is_name_unknown(fault: &Fault) -> bool {
+    fault.has_code(&["NAME_UNKNOWN"])
 }
 
 fn unauthorized(cx: &Context<'_>) -> MetadataError {

@@ -48,10 +48,7 @@ pub struct PlatformSpec {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Descriptor {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
     pub digest: String,
-    pub size: i64,
 }
 
 /// The image configuration (OCI and Docker share these fields).

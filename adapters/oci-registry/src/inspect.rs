@@ -1,14 +1,10 @@
 //! The inspection: top manifest (or index), then, only while values are
 //! missing, one platform's manifest, then its config.
 
-use std::time::Duration;
-
 use imglife_domain::ImageRef;
 use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
-use oci_client::client::Client;
-use oci_client::manifest::OciDescriptor;
-use oci_client::{Reference, RegistryOperation};
 
+use crate::client::RegistryClient;
 use crate::credentials::{self, Credential};
 use crate::errors::{self, Context};
 use crate::extract::{Config, Descriptor, Findings, MANIFEST_TYPES, Manifest};
@@ -23,27 +19,22 @@ pub async fn inspect(
     let host = image.domain();
     let credential = credentials::resolve(host, env.as_ref())?;
     tracing::debug!(%image, ?credential, "inspecting");
-    let client = transport::client(host, options, env("SSL_CERT_FILE").as_deref())?;
+    let (http, base) = transport::client(host, options, env("SSL_CERT_FILE").as_deref())?;
     let session = Session {
         image,
         reference: reference(image),
-        client,
+        client: RegistryClient::new(
+            http,
+            base,
+            image.path().to_owned(),
+            credential.auth.clone(),
+            options.insecure_registries.clone(),
+        ),
         credential,
         max_retries: options.max_retries,
     };
     let timeout = options.timeout;
-    let run = async {
-        if !session.credential.is_anonymous() {
-            crate::realm::check(
-                host,
-                &options.insecure_registries,
-                options.connect_timeout.max(Duration::from_secs(1)),
-                &session.credential.source,
-            )
-            .await?;
-        }
-        session.run(wanted).await
-    };
+    let run = session.run(wanted);
     match tokio::time::timeout(timeout, run).await {
         Ok(result) => result,
         Err(_) => Err(MetadataError::Unreachable(format!(
@@ -54,30 +45,27 @@ pub async fn inspect(
     }
 }
 
-fn reference(image: &ImageRef) -> Reference {
-    let (registry, repository) = (image.domain().to_owned(), image.path().to_owned());
+/// What the manifest request names: the digest when there is one (it
+/// pins the content), else the tag.
+fn reference(image: &ImageRef) -> String {
     match (image.tag(), image.digest()) {
-        (Some(tag), Some(digest)) => {
-            Reference::with_tag_and_digest(registry, repository, tag.to_owned(), digest.to_string())
-        }
-        (None, Some(digest)) => Reference::with_digest(registry, repository, digest.to_string()),
-        (tag, None) => {
-            Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_owned())
-        }
+        (_, Some(digest)) => digest.to_string(),
+        (Some(tag), None) => tag.to_owned(),
+        // Parsing guarantees a tag or a digest.
+        (None, None) => "latest".to_owned(),
     }
 }
 
 struct Session<'a> {
     image: &'a ImageRef,
-    reference: Reference,
-    client: Client,
+    reference: String,
+    client: RegistryClient,
     credential: Credential,
     max_retries: usize,
 }
 
 impl Session<'_> {
     async fn run(&self, wanted: Wanted) -> Result<ImageMetadata, MetadataError> {
-        self.authenticate().await?;
         let (bytes, digest) = match self.manifest(&self.reference, "the manifest").await {
             Err(MetadataError::NotFound(tag_missing)) => {
                 return Err(self.repository_or_tag_missing(tag_missing).await);
@@ -93,8 +81,7 @@ impl Session<'_> {
                 && let Some(entry) = top.chosen_entry()
             {
                 let what = format!("the manifest {} (from the index)", entry.digest);
-                let child = self.reference.clone_with_digest(entry.digest.clone());
-                let (bytes, _) = self.manifest(&child, &what).await?;
+                let (bytes, _) = self.manifest(&entry.digest, &what).await?;
                 let manifest = parse_manifest(&bytes, &self.what(&what))?;
                 if manifest.is_index() {
                     return Err(MetadataError::Invalid(format!(
@@ -141,33 +128,12 @@ impl Session<'_> {
         })
     }
 
-    /// Authenticates up front: oci-client swallows token errors during
-    /// requests and reports them as a later, vaguer 401.
-    async fn authenticate(&self) -> Result<(), MetadataError> {
-        let result = transport::retrying(self.max_retries, "authentication", || {
-            self.client.auth(
-                &self.reference,
-                &self.credential.auth,
-                RegistryOperation::Pull,
-            )
-        })
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.error(&e, "authentication")),
-        }
-    }
-
     /// Distribution answers MANIFEST_UNKNOWN for a tag of a repository that
     /// does not exist either; the tag list tells the two apart, so the
     /// message can point at the right part of `--image`. Only asked on
     /// this failure path.
     async fn repository_or_tag_missing(&self, tag_missing: String) -> MetadataError {
-        match self
-            .client
-            .list_tags(&self.reference, &self.credential.auth, Some(1), None)
-            .await
-        {
+        match self.client.probe_tags().await {
             Err(e) if errors::is_name_unknown(&e) => self.error(&e, "the tag list"),
             _ => MetadataError::NotFound(tag_missing),
         }
@@ -175,34 +141,24 @@ impl Session<'_> {
 
     async fn manifest(
         &self,
-        reference: &Reference,
+        reference: &str,
         what: &str,
     ) -> Result<(Vec<u8>, String), MetadataError> {
         transport::retrying(self.max_retries, what, || {
-            self.client
-                .pull_manifest_raw(reference, &self.credential.auth, &MANIFEST_TYPES)
+            self.client.manifest(reference, &MANIFEST_TYPES)
         })
         .await
-        .map(|(bytes, digest)| (bytes.to_vec(), digest))
+        .map(|reply| {
+            let digest = reply.digest.unwrap_or_default();
+            (reply.bytes, digest)
+        })
         .map_err(|e| self.error(&e, what))
     }
 
     async fn config(&self, descriptor: &Descriptor) -> Result<Config, MetadataError> {
         let what = format!("the config blob {}", descriptor.digest);
-        let oci = OciDescriptor {
-            media_type: descriptor.media_type.clone(),
-            digest: descriptor.digest.clone(),
-            size: descriptor.size,
-            urls: None,
-            annotations: None,
-            artifact_type: None,
-        };
-        let bytes = transport::retrying(self.max_retries, &what, || async {
-            let mut out = Vec::new();
-            self.client
-                .pull_blob(&self.reference, &oci, &mut out)
-                .await?;
-            Ok(out)
+        let bytes = transport::retrying(self.max_retries, &what, || {
+            self.client.blob(&descriptor.digest)
         })
         .await
         .map_err(|e| self.error(&e, &what))?;
@@ -223,11 +179,7 @@ impl Session<'_> {
         )
     }
 
-    fn error(
-        &self,
-        error: &oci_client::errors::OciDistributionError,
-        fetching: &str,
-    ) -> MetadataError {
+    fn error(&self, error: &crate::client::Fault, fetching: &str) -> MetadataError {
         let tag_or_digest = match (self.image.tag(), self.image.digest()) {
             (Some(tag), _) => format!("tag {tag}"),
             (None, Some(d)) => format!("digest {d}"),

@@ -2,11 +2,11 @@
 //! distribution, ...): reads the annotations and labels of a pushed image,
 //! with as few requests as the missing values allow.
 //!
-//! Built on oci-client; its pitfalls (host-platform index resolution,
-//! swallowed token errors, silent fallback on a bad client config) are
-//! avoided here by resolving indexes ourselves, authenticating up front and
-//! building the client with `Client::try_from`.
+//! Talks to the registry with its own small client (`client.rs`; why not
+//! oci-client is said there) and resolves indexes itself: `linux/amd64`
+//! first, never the host's platform.
 
+mod client;
 mod credentials;
 mod errors;
 mod extract;
@@ -34,6 +34,10 @@ pub struct RegistryOptions {
     pub timeout: Duration,
     /// Retries of a transient fault (connection reset, 429, 502-504).
     pub max_retries: usize,
+    /// A PEM bundle to trust instead of the system's store (which already
+    /// holds `SSL_CERT_FILE`); `None`: the system's store plus
+    /// `SSL_CERT_FILE`.
+    pub trust_roots: Option<Arc<Vec<u8>>>,
 }
 
 impl Default for RegistryOptions {
@@ -43,6 +47,7 @@ impl Default for RegistryOptions {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
             max_retries: 3,
+            trust_roots: None,
         }
     }
 }

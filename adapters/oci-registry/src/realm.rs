@@ -1,12 +1,7 @@
 //! Where credentials would go. For a registry with token authentication,
-//! oci-client sends the user's Basic credentials to the token service the
-//! registry names in its challenge (the `realm`), which may be another
-//! host. imglife keeps plain HTTP to loopback and `insecure_registries`
+//! the user's Basic credentials go to the token service the registry names
+//! in its challenge (the `realm`), which may be another host. imglife keeps plain HTTP to loopback and `insecure_registries`
 //! hosts: a realm outside that rule gets no credentials.
-
-use std::time::Duration;
-
-use imglife_domain::metadata::MetadataError;
 
 use crate::transport::plain_http;
 
@@ -55,43 +50,6 @@ pub fn check_challenge(challenge: &str, insecure: &[String]) -> Result<(), Strin
             "the registry names an unusable token service '{realm}'"
         )),
     }
-}
-
-/// Asks the registry for its challenge (`GET /v2/`) and checks it. Only
-/// called when there are credentials to protect.
-pub async fn check(
-    host: &str,
-    insecure: &[String],
-    timeout: Duration,
-    credential_source: &str,
-) -> Result<(), MetadataError> {
-    let scheme = if plain_http(host, insecure) {
-        "http"
-    } else {
-        "https"
-    };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| MetadataError::Unreachable(format!("cannot set up HTTPS: {e}")))?;
-    // Transport failures are left to the inspection proper, which retries
-    // and reports them; only a challenge that is there gets checked.
-    let Ok(response) = client.get(format!("{scheme}://{host}/v2/")).send().await else {
-        return Ok(());
-    };
-    let Some(challenge) = response
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Ok(());
-    };
-    check_challenge(challenge, insecure).map_err(|why| {
-        MetadataError::Unauthorized(format!(
-            "registry {host}: {why}; the credentials from {credential_source} were not sent"
-        ))
-    })
 }
 
 #[cfg(test)]

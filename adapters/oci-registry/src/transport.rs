@@ -1,17 +1,14 @@
-//! Building the oci-client `Client` for one registry, and retrying the
+//! Building the HTTP client for one registry, and retrying the
 //! faults that go away by themselves.
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::RegistryOptions;
+use crate::client::Fault;
 use backon::{ExponentialBuilder, Retryable};
 use imglife_domain::metadata::MetadataError;
-use oci_client::Client;
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-
-use crate::RegistryOptions;
 
 /// Plain HTTP is used only where Docker would use it: hosts listed as
 /// insecure, and loopback hosts.
@@ -36,80 +33,60 @@ fn is_loopback(name: &str) -> bool {
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// A client for `host`. `ssl_cert_file` adds the certificates of that PEM
-/// file to the system's roots.
+/// The HTTP client for `host`. Trust: the caller's bundle when given
+/// (`RegistryOptions::trust_roots`, which holds `SSL_CERT_FILE` already),
+/// else the system's store plus `ssl_cert_file`.
 pub fn client(
     host: &str,
     options: &RegistryOptions,
     ssl_cert_file: Option<&str>,
-) -> Result<Client, MetadataError> {
+) -> Result<(reqwest::Client, String), MetadataError> {
     // Several adapters may build clients in one process: installing the
     // provider twice is harmless, so the result is ignored.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut extra_roots = Vec::new();
-    if let Some(path) = ssl_cert_file {
+    let certs = |pem: &[u8]| {
+        reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            MetadataError::Unreachable(format!(
+                "the trusted certificates do not parse ({e}); check SSL_CERT_FILE"
+            ))
+        })
+    };
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .user_agent(concat!("imglife/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = &options.trust_roots {
+        builder = builder.tls_certs_only(certs(pem)?);
+    } else if let Some(path) = ssl_cert_file {
         let pem = std::fs::read(path).map_err(|e| {
             MetadataError::Unreachable(format!(
                 "SSL_CERT_FILE={path} cannot be read ({e}); point it at a PEM bundle or unset it"
             ))
         })?;
-        extra_roots = split_pem(&pem)
-            .into_iter()
-            .map(|data| Certificate {
-                encoding: CertificateEncoding::Pem,
-                data,
-            })
-            .collect();
+        builder = builder.tls_certs_merge(certs(&pem)?);
     }
-    let protocol = if plain_http(host, &options.insecure_registries) {
-        ClientProtocol::Http
-    } else {
-        ClientProtocol::Https
-    };
-    let config = ClientConfig {
-        protocol,
-        extra_root_certificates: extra_roots,
-        connect_timeout: Some(options.connect_timeout),
-        // Indexes are resolved by the adapter itself (linux/amd64 first),
-        // never by the host platform.
-        platform_resolver: None,
-        user_agent: concat!("imglife/", env!("CARGO_PKG_VERSION")),
-        ..ClientConfig::default()
-    };
-    // `Client::new` would fall back to a default config on error, silently
-    // dropping the certificates: `try_from` reports it.
-    Client::try_from(config).map_err(|e| {
+    let client = builder.build().map_err(|e| {
         MetadataError::Unreachable(format!(
             "cannot set up HTTPS for registry {host}: {e}; check SSL_CERT_FILE"
         ))
-    })
-}
-
-/// Each certificate of a PEM bundle on its own: reqwest reads only the
-/// first certificate of a PEM blob.
-fn split_pem(pem: &[u8]) -> Vec<Vec<u8>> {
-    const END: &str = "-----END CERTIFICATE-----";
-    let text = String::from_utf8_lossy(pem);
-    text.split_inclusive(END)
-        .filter(|chunk| chunk.contains("-----BEGIN CERTIFICATE-----"))
-        .map(|chunk| chunk.trim_start().as_bytes().to_vec())
-        .collect()
+    })?;
+    let scheme = if plain_http(host, &options.insecure_registries) {
+        "http"
+    } else {
+        "https"
+    };
+    Ok((client, format!("{scheme}://{host}")))
 }
 
 /// Connection resets, 429 and 502/503/504 are worth another try.
-pub fn is_transient(error: &OciDistributionError) -> bool {
-    match error {
+pub fn is_transient(fault: &Fault) -> bool {
+    match fault {
         // A refused connection will not be accepted a second later, and a
         // connect timeout already waited long enough; a reset or a reply
         // cut short may well go through next time.
-        OciDistributionError::RequestError(e) => {
-            is_reset(e) || !(e.is_connect() || e.is_timeout() || e.is_builder())
+        Fault::Transport(e) => is_reset(e) || !(e.is_connect() || e.is_timeout() || e.is_builder()),
+        Fault::Status { code, .. } => {
+            matches!(code, 429 | 502 | 503 | 504) || fault.has_code(&["TOOMANYREQUESTS"])
         }
-        OciDistributionError::ServerError { code, .. } => matches!(code, 429 | 502 | 503 | 504),
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|e| matches!(e.code, OciErrorCode::Toomanyrequests)),
         _ => false,
     }
 }
@@ -128,16 +105,17 @@ fn is_reset(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// The longest `Retry-After` honoured; the whole inspection is bounded by
+/// its own timeout anyway.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
 /// Runs `call` and retries transient faults with exponential backoff and
-/// jitter, at most `max_retries` times.
-pub async fn retrying<T, F, Fut>(
-    max_retries: usize,
-    what: &str,
-    call: F,
-) -> Result<T, OciDistributionError>
+/// jitter, at most `max_retries` times; a `Retry-After` replaces the
+/// backoff step.
+pub async fn retrying<T, F, Fut>(max_retries: usize, what: &str, call: F) -> Result<T, Fault>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, OciDistributionError>>,
+    Fut: Future<Output = Result<T, Fault>>,
 {
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
@@ -146,7 +124,13 @@ where
         .with_jitter();
     call.retry(backoff)
         .when(is_transient)
-        .notify(|e, after| tracing::info!(error = %e, ?after, what, "transient registry fault; retrying"))
+        .adjust(|fault, step| match (step, fault.retry_after()) {
+            (Some(_), Some(after)) => Some(after.min(MAX_RETRY_AFTER)),
+            (step, _) => step,
+        })
+        .notify(|e, after| {
+            tracing::info!(error = %e, ?after, what, "transient registry fault; retrying");
+        })
         .await
 }
 
@@ -166,11 +150,5 @@ mod tests {
         assert!(!plain_http("reg.local:5001", &insecure));
         assert!(!plain_http("ghcr.io", &insecure));
         assert!(!plain_http("10.0.0.1:5000", &[]));
-    }
-
-    #[test]
-    fn pem_bundles_are_split() {
-        let pem = b"-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n";
-        assert_eq!(split_pem(pem).len(), 2);
     }
 }

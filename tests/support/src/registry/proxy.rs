@@ -49,14 +49,6 @@ impl CountingProxy {
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
-
-    /// Requests other than the `/v2/` ping (authentication).
-    pub fn after_auth(&self) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|r| !r.ends_with(" /v2/"))
-            .collect()
-    }
 }
 
 fn serve(
