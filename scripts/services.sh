@@ -56,7 +56,7 @@ free_ports() {
     for try in $(seq 1 50); do
         port=$((20000 + RANDOM % 40000))
         busy=0
-        for i in 0 1 2 3; do
+        for i in 0 1 2 3 4; do
             if (exec 3<>"/dev/tcp/127.0.0.1/$((port + i))") 2>/dev/null; then busy=1; break; fi
         done
         [ "$busy" = 0 ] && { echo "$port"; return 0; }
@@ -67,10 +67,15 @@ free_ports() {
 
 # Polls until the registry on $1 answers /v2/ (200, or 401 behind auth).
 wait_ready() {
-    local port=$1 pid=$2 code
+    local port=$1 pid=$2 scheme=${3:-http} code
     for _ in $(seq 1 200); do
         kill -0 "$pid" 2>/dev/null || { echo "services: registry on $port exited; see $dir/registry-$port.log" >&2; return 1; }
-        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
+        if [ "$scheme" = https ]; then
+            code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$dir/tls-ca.crt" \
+                "https://$TLS_HOST:$port/v2/" || true)
+        else
+            code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
+        fi
         case "$code" in 200|401) return 0 ;; esac
         sleep 0.05
     done
@@ -82,18 +87,45 @@ wait_ready() {
 # All registries share one storage root: fixtures pushed to the open one are
 # readable through the ones behind authentication.
 start_registry() {
-    local port=$1 extra=$2
+    local port=$1 extra=$2 scheme=${3:-http} tls=""
+    [ "$scheme" = https ] && tls=", tls: {certificate: $dir/tls.crt, key: $dir/tls.key}"
     cat > "$dir/registry-$port.yml" <<YML
 version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: $dir/registry-data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port, secret: imglife-test-secret}
+http: {addr: 127.0.0.1:$port, secret: imglife-test-secret$tls}
 $extra
 YML
     docker-registry serve "$dir/registry-$port.yml" > "$dir/registry-$port.log" 2>&1 &
     local pid=$!
     echo "$pid" > "$dir/registry-$port.pid"
-    wait_ready "$port" "$pid"
+    wait_ready "$port" "$pid" "$scheme"
+}
+
+# HTTPS is only used for hosts that are not loopback, so the TLS registry
+# gets a name of its own: an /etc/hosts line, marked with this run's
+# directory and removed by `down`. Its certificate is signed by a test CA
+# that only SSL_CERT_FILE makes trusted.
+TLS_HOST=imglife-tls.test
+tls_registry() {
+    local port=$1
+    if ! printf '127.0.0.1 %s # imglife-test %s\n' "$TLS_HOST" "$dir" >> /etc/hosts 2>/dev/null; then
+        echo "services: /etc/hosts is not writable: no HTTPS registry" >&2
+        return 0
+    fi
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/tls-ca.key" -out "$dir/tls-ca.crt" \
+        -days 2 -subj "/CN=imglife test CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -out "$dir/tls.csr" \
+        -subj "/CN=$TLS_HOST" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+        "$TLS_HOST" > "$dir/tls.ext"
+    openssl x509 -req -in "$dir/tls.csr" -CA "$dir/tls-ca.crt" -CAkey "$dir/tls-ca.key" \
+        -CAcreateserial -out "$dir/tls.crt" -days 2 -extfile "$dir/tls.ext" 2>/dev/null
+    start_registry "$port" "" https
+    cat >> "$dir/env" <<ENV
+export IMGLIFE_TEST_REGISTRY_TLS=$TLS_HOST:$port
+export IMGLIFE_TEST_REGISTRY_TLS_CA=$dir/tls-ca.crt
+ENV
 }
 
 # The token server's signing key: PKCS#8 DER for the tests, a certificate
@@ -131,6 +163,7 @@ export IMGLIFE_TEST_TOKEN_SERVER=127.0.0.1:$((port + 3))
 export IMGLIFE_TEST_TOKEN_KEY=$dir/token.pk8
 export IMGLIFE_TEST_TOKEN_KID=$kid
 ENV
+    tls_registry "$((port + 4))"
     start_docker
     echo "export IMGLIFE_TEST_DOCKER_HOST=unix://$dir/docker.sock" >> "$dir/env"
     echo "services: registries on 127.0.0.1:$port (open), $((port + 1)) (htpasswd), $((port + 2)) (token)" >&2
@@ -153,6 +186,10 @@ down() {
         fi
         rm -f "$pidfile"
     done
+    # The HTTPS registry's host name.
+    if grep -q "# imglife-test $dir\$" /etc/hosts 2>/dev/null; then
+        grep -v "# imglife-test $dir\$" /etc/hosts > "$dir/hosts.new" && cat "$dir/hosts.new" > /etc/hosts
+    fi
     # Anything still running from our directory (containerd and shims of
     # a dockerd that had to be killed) goes too.
     pkill -TERM -f -- "$dir/" 2>/dev/null || true

@@ -371,6 +371,50 @@ fn a_config_that_does_not_parse_is_reported() {
     );
 }
 
+/// HTTPS with a certificate from a CA that only `SSL_CERT_FILE` trusts:
+/// refused without it, read with it (the system's roots stay trusted too).
+#[test]
+fn https_trusts_ssl_cert_file() {
+    let r = registries!();
+    let (Ok(tls), Ok(ca)) = (
+        std::env::var("IMGLIFE_TEST_REGISTRY_TLS"),
+        std::env::var("IMGLIFE_TEST_REGISTRY_TLS_CA"),
+    ) else {
+        assert!(
+            !imglife_testkit::in_ci(),
+            "IMGLIFE_TEST_REGISTRY_TLS is not set: the HTTPS registry did not start"
+        );
+        return;
+    };
+    // The registries share their storage: push to the open one.
+    Pusher::new(&r.open, "e2e/tls").image(
+        &ImageSpec {
+            platform: "linux/amd64",
+            annotations: &[(BASE_NAME, ALPINE), (PLATFORMS, "linux/amd64")],
+            ..ImageSpec::default()
+        },
+        Some("v1"),
+    );
+    let sandbox = Sandbox::new(BIN);
+    let image = format!("{tls}/e2e/tls:v1");
+    let refused = register(&sandbox, &image, &["--output", "json"], &[]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("imglife-tls.test") && refused.stderr.contains("SSL_CERT_FILE"),
+        "an untrusted certificate is refused, saying so: {}",
+        refused.stderr
+    );
+    let trusted = register(
+        &sandbox,
+        &image,
+        &["--output", "json"],
+        &[("SSL_CERT_FILE", &ca)],
+    );
+    let rec = record(&trusted);
+    assert_eq!(rec["base"], ALPINE);
+    assert_eq!(rec["image"], image.as_str());
+}
+
 #[test]
 fn unreachable_registry_and_timeout() {
     let sandbox = Sandbox::new(BIN);

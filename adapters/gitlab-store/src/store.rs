@@ -196,7 +196,12 @@ impl GitlabStore {
             source = s.source();
         }
         let host = self.settings.api.host_str().unwrap_or_default();
-        let reason = if error.is_timeout() {
+        let reason = if cause.contains("certificate") {
+            format!(
+                "GitLab at {host} presented a certificate imglife does not trust ({cause}); add \
+                 its CA to the PEM file named by SSL_CERT_FILE"
+            )
+        } else if error.is_timeout() {
             format!(
                 "GitLab at {host} did not answer within {}s",
                 self.settings.request_timeout.as_secs()

@@ -63,7 +63,13 @@ pub fn map(fault: &Fault, cx: &Context<'_>) -> MetadataError {
         }
         Fault::Transport(e) => {
             let cause = root_cause(e);
-            if e.is_timeout() {
+            if cause.contains("certificate") {
+                MetadataError::Unreachable(format!(
+                    "image {image}: registry {host} presented a certificate imglife does not \
+                     trust ({cause}); add its CA to the PEM file named by SSL_CERT_FILE, or pass \
+                     --base and --platform so that the registry is not asked"
+                ))
+            } else if e.is_timeout() {
                 MetadataError::Unreachable(format!(
                     "image {image}: registry {host} timed out ({cause}); check the host in \
                      --image and the network, or raise inspection.connect_timeout_secs, or pass \
