@@ -133,6 +133,34 @@ fn lists_and_reports_a_thousand_records() {
     }
 }
 
+/// Past 10,000 packages GitLab sends no totals, so pages cannot be
+/// fetched at once: the listing follows `X-Next-Page` to the end.
+#[test]
+fn lists_past_ten_thousand_packages_by_following_next_page() {
+    let records = fleet(10_001, FIXED_NEWEST);
+    let gitlab = emulator_with(&records);
+    let sandbox = Sandbox::new(BIN);
+    let listed = run(&sandbox, &gitlab, &["app", "list", "--output", "json"], &[]);
+    listed.expect_code(0);
+    assert_eq!(json(&listed).as_array().map(Vec::len), Some(10_001));
+    let pages: Vec<String> = gitlab
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/packages") && r.method == "GET")
+        .map(|r| r.query.unwrap_or_default())
+        .collect();
+    assert_eq!(pages.len(), 101, "10,002 packages at 100 a page");
+    let page_numbers: Vec<String> = pages
+        .iter()
+        .filter_map(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("page=").map(str::to_owned))
+        })
+        .collect();
+    let expected: Vec<String> = (1..=101).map(|p| p.to_string()).collect();
+    assert_eq!(page_numbers, expected, "one page after the other, in order");
+}
+
 #[test]
 fn purge_deletes_through_the_packages_api() {
     let newest = jiff::Timestamp::now().as_second() - 1800;

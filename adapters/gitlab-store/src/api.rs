@@ -139,6 +139,8 @@ impl Call {
 pub(crate) struct Answer {
     pub status: StatusCode,
     pub next_page: Option<String>,
+    /// `X-Total-Pages`: sent only while the total is at most 10,000.
+    pub total_pages: Option<u64>,
     pub location: Option<String>,
     pub body: Vec<u8>,
 }

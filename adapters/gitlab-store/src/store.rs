@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::error::Error as _;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_FILE_NAME;
 use imglife_domain::ports::{RecordStore, StoreError};
@@ -167,6 +168,7 @@ impl GitlabStore {
         };
         let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
         let next_page = header("x-next-page");
+        let total_pages = header("x-total-pages").and_then(|v| v.trim().parse().ok());
         let location = header("location");
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
         match status.as_u16() {
@@ -182,6 +184,7 @@ impl GitlabStore {
             _ => Ok(Answer {
                 status,
                 next_page,
+                total_pages,
                 location,
                 body: body.to_vec(),
             }),
@@ -315,23 +318,44 @@ impl GitlabStore {
         url_of: impl Fn(&str) -> url::Url,
         action: &str,
     ) -> Result<Vec<T>, StoreError> {
-        let mut all = Vec::new();
-        let mut page = "1".to_owned();
-        loop {
-            let answer = self.send(&Call::get(url_of(&page)), action, true).await?;
-            if !answer.status.is_success() {
-                return Err(from_status(
-                    answer.status,
-                    &answer.text(),
-                    &self.context(action),
-                ));
+        let first = self.page(&url_of("1"), action).await?;
+        let mut all: Vec<T> = parse_json(&first, action)?;
+        // While GitLab still counts (at most 10,000 items), every page is
+        // known from the first answer: fetch the rest at once, bounded.
+        if let Some(total) = first.total_pages.filter(|_| first.next_page.is_some()) {
+            let urls: Vec<url::Url> = (2..=total).map(|p| url_of(&p.to_string())).collect();
+            let mut answers = futures_util::stream::iter(urls)
+                .map(|url| async move { self.page(&url, action).await })
+                .buffered(self.settings.concurrency);
+            while let Some(answer) = answers.next().await {
+                all.extend(parse_json::<Vec<T>>(&answer?, action)?);
             }
-            let batch: Vec<T> = parse_json(&answer, action)?;
-            all.extend(batch);
+            return Ok(all);
+        }
+        // Past 10,000 GitLab sends no totals: follow X-Next-Page.
+        let mut page = "1".to_owned();
+        let mut answer = first;
+        loop {
             match next(&page, answer.next_page.as_deref(), action)? {
                 Some(n) => page = n,
                 None => return Ok(all),
             }
+            answer = self.page(&url_of(&page), action).await?;
+            all.extend(parse_json::<Vec<T>>(&answer, action)?);
+        }
+    }
+
+    /// One page of a list, which must be a success.
+    async fn page(&self, url: &url::Url, action: &str) -> Result<Answer, StoreError> {
+        let answer = self.send(&Call::get(url.clone()), action, true).await?;
+        if answer.status.is_success() {
+            Ok(answer)
+        } else {
+            Err(from_status(
+                answer.status,
+                &answer.text(),
+                &self.context(action),
+            ))
         }
     }
 
