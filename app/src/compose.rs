@@ -22,10 +22,19 @@ use crate::tls;
 /// wanted and stderr is a terminal; nothing for machine-readable output.
 pub fn reporter(show_progress: bool) -> Box<dyn Reporter> {
     if show_progress {
-        Box::new(SpinnerReporter::new(true))
+        Box::new(SpinnerReporter::new())
     } else {
         Box::new(SilentReporter)
     }
+}
+
+/// The async runtime of one command: a single thread is enough for a CLI
+/// whose work is waiting on I/O, and it starts fastest.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
 }
 
 /// What a command may do with the store it gets.
@@ -99,23 +108,23 @@ fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<Gitla
         ..RetryPolicy::default()
     })
     .with_concurrency(http.concurrency);
+    // The bundle already holds SSL_CERT_FILE; only without one is it
+    // added to the system's store.
     let roots = tls::roots()?;
-    let extra = match &roots {
-        Some(_) => None,
-        None => tls::extra().transpose()?,
+    let extra = if roots.is_none() {
+        tls::extra().transpose()?
+    } else {
+        None
     };
-    let trust = match (&roots, &extra) {
-        (Some(pem), _) => TrustRoots::Only(pem),
-        (None, extra) => TrustRoots::System {
+    let trust = match &roots {
+        Some(pem) => TrustRoots::Only(pem),
+        None => TrustRoots::System {
             extra: extra.as_deref(),
         },
     };
     GitlabStore::new(gitlab, trust).map_err(|e| settings_failure(settings, &e))
 }
 
-/// The image-metadata source used when `--base` or `--platform` is missing:
-/// the registry the image was pushed to (the CI job that runs this has just
-/// pushed it and has no Docker daemon).
 /// The image-metadata source for `--base` and `--platform` when they are
 /// missing: `source: registry`, `docker`, or `auto` (the registry, else
 /// the local daemon).

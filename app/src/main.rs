@@ -189,10 +189,7 @@ fn run_register(
     let json = args.output == OutputArg::Json;
     let reporter = compose::reporter(!json);
     let dry_run = request.dry_run;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
+    let runtime = compose::runtime()?;
     let registered = runtime
         .block_on(register::register(
             request,
@@ -210,5 +207,5 @@ fn run_register(
             .render(true)
             .into_bytes()
     };
-    output::write_stdout(&bytes).map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))
+    output::print(&bytes)
 }

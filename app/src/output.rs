@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use imglife_terminal::Summary;
 
+use crate::error::Failure;
 use crate::register::Registered;
 
 pub fn register_summary(registered: &Registered, dry_run: bool, elapsed: Duration) -> Summary {
@@ -35,10 +36,11 @@ pub fn register_summary(registered: &Registered, dry_run: bool, elapsed: Duratio
 }
 
 /// Writes to stdout; a closed pipe (`imglife ... | head`) is not an error.
-pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+pub fn print(bytes: &[u8]) -> Result<(), Failure> {
     let mut out = anstream::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+        Err(e) => Err(Failure::new(format!("cannot write to stdout: {e}"))),
+        Ok(()) => Ok(()),
     }
 }

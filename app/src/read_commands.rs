@@ -5,8 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use imglife_config::Settings;
-use imglife_domain::ports::RecordStore;
-use imglife_domain::ports::Reporter;
+use imglife_domain::ports::{RecordStore, Reporter};
 use imglife_domain::{ProjectPath, RecordKey};
 use imglife_terminal::Summary;
 use serde_json::json;
@@ -15,7 +14,7 @@ use crate::cli::{ListArgs, OutputArg, PurgeArgs, StatusArgs, StatusOutputArg};
 use crate::compose::{self, Access};
 use crate::error::Failure;
 use crate::filter::BaseFilter;
-use crate::output::write_stdout;
+use crate::output::print;
 use crate::purge::{self, Retention};
 use crate::records::{self, Invalid, Loaded};
 use crate::{status, status_output, table};
@@ -36,14 +35,10 @@ impl Context {
         show_progress: bool,
     ) -> Result<Self, Failure> {
         let store = compose::record_store(settings, cwd, ci, access)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
         Ok(Self {
             store,
             reporter: compose::reporter(show_progress),
-            runtime,
+            runtime: compose::runtime()?,
         })
     }
 
@@ -73,10 +68,6 @@ fn base_filter(text: Option<&str>) -> Result<Option<BaseFilter>, Failure> {
     text.map(BaseFilter::parse)
         .transpose()
         .map_err(Failure::new)
-}
-
-fn write(text: &str) -> Result<(), Failure> {
-    write_stdout(text.as_bytes()).map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))
 }
 
 pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path, ci: bool) -> Result<(), Failure> {
@@ -131,7 +122,7 @@ pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path, ci: bool) -> Resul
             )
         }
     };
-    write(&text)?;
+    print(text.as_bytes())?;
     finish(&loaded.invalid)
 }
 
@@ -145,7 +136,7 @@ pub fn status(args: &StatusArgs, settings: &Settings, cwd: &Path, ci: bool) -> R
         StatusOutputArg::Json => status_output::json(&report, &loaded.invalid),
         StatusOutputArg::Markdown => status_output::markdown(&report, &loaded.invalid),
     };
-    write(&text)?;
+    print(text.as_bytes())?;
     finish(&loaded.invalid)
 }
 
@@ -235,7 +226,7 @@ pub fn purge(
             text
         }
     };
-    write(&text)?;
+    print(text.as_bytes())?;
     for (key, message) in &failed {
         anstream::eprintln!("warning: could not delete {key}: {message}");
     }

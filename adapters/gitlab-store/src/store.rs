@@ -77,10 +77,7 @@ impl GitlabStore {
         })?;
         value.set_sensitive(true);
         let token_header = (
-            HeaderName::from_static(match settings.token.source().header() {
-                "PRIVATE-TOKEN" => "private-token",
-                _ => "job-token",
-            }),
+            HeaderName::from_static(settings.token.source().header()),
             value,
         );
         // Plain HTTP is allowed because the user wrote http:// (the issue's

@@ -21,10 +21,13 @@ impl TokenSource {
         }
     }
 
+    /// The header the token travels in (`PRIVATE-TOKEN`, `JOB-TOKEN`),
+    /// lower case as `HeaderName` wants it; header names are
+    /// case-insensitive.
     pub(crate) fn header(self) -> &'static str {
         match self {
-            Self::GitlabToken => "PRIVATE-TOKEN",
-            Self::JobToken => "JOB-TOKEN",
+            Self::GitlabToken => "private-token",
+            Self::JobToken => "job-token",
         }
     }
 }

@@ -144,24 +144,20 @@ impl RegistryClient {
 
     /// `GET /v2/<repository>/manifests/<reference>`.
     pub async fn manifest(&self, reference: &str, accept: &[&str]) -> Result<Reply, Fault> {
-        let reply = self
+        let Reply { bytes, digest } = self
             .get(&format!("manifests/{reference}"), Some(&accept.join(", ")))
             .await?;
         // Content addressed by digest must match it; otherwise report the
         // registry's digest (for an index: the index's own).
-        let computed = format!("sha256:{}", sha256_hex(&reply.bytes));
+        let computed = format!("sha256:{}", sha256_hex(&bytes));
         if reference.starts_with("sha256:") && reference != computed {
             return Err(Fault::Digest(format!(
                 "the manifest {reference} has the digest {computed}"
             )));
         }
-        let digest = reply
-            .digest
-            .clone()
-            .filter(|d| d.contains(':'))
-            .unwrap_or(computed);
+        let digest = digest.filter(|d| d.contains(':')).unwrap_or(computed);
         Ok(Reply {
-            bytes: reply.bytes,
+            bytes,
             digest: Some(digest),
         })
     }

@@ -7,19 +7,16 @@ use std::time::Duration;
 use imglife_domain::ports::{Reporter, Step};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// Hidden whenever stderr is not a terminal; for machine-readable output
+/// use `SilentReporter` instead.
+#[derive(Default)]
 pub struct SpinnerReporter {
     bar: Mutex<Option<ProgressBar>>,
-    enabled: bool,
 }
 
 impl SpinnerReporter {
-    /// `enabled` is false for machine-readable output; the spinner is also
-    /// hidden whenever stderr is not a terminal.
-    pub fn new(enabled: bool) -> Self {
-        Self {
-            bar: Mutex::new(None),
-            enabled,
-        }
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 
@@ -35,9 +32,6 @@ fn describe(step: &Step) -> String {
 
 impl Reporter for SpinnerReporter {
     fn step_started(&self, step: &Step) {
-        if !self.enabled {
-            return;
-        }
         let total = match step {
             Step::Reading { total } | Step::Deleting { total } => Some(*total as u64),
             _ => None,
