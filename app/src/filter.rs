@@ -1,6 +1,6 @@
 //! `--base` and `--project` filters of the read side.
 
-use imglife_domain::{BuildRecord, ImageRef};
+use imglife_domain::{BuildRecord, ImageRef, ProjectPath};
 
 /// Matches a record's base image against a repository
 /// (`registry.example.com/bases/alpine`), a repository and tag
@@ -37,6 +37,21 @@ impl BaseFilter {
     }
 }
 
+/// `app list`'s filters together: a record is listed when it passes every
+/// filter given.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub project: Option<ProjectPath>,
+    pub base: Option<BaseFilter>,
+}
+
+impl ListFilter {
+    pub fn matches(&self, record: &BuildRecord) -> bool {
+        self.project.as_ref().is_none_or(|p| &record.project == p)
+            && self.base.as_ref().is_none_or(|b| b.matches(record))
+    }
+}
+
 /// `3.19` matches `3.19`, `3.19.1`, `3.19-core1`, but not `3.190`.
 fn tag_continues(tag: &str, prefix: &str) -> bool {
     match tag.strip_prefix(prefix) {
@@ -47,16 +62,4 @@ fn tag_continues(tag: &str, prefix: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_prefixes_stop_at_separators() {
-        assert!(tag_continues("3.19", "3.19"));
-        assert!(tag_continues("3.19.1", "3.19"));
-        assert!(tag_continues("3.19-core1.0.0", "3.19"));
-        assert!(tag_continues("3.19.1", "3.19."));
-        assert!(!tag_continues("3.190", "3.19"));
-        assert!(!tag_continues("3.1", "3.19"));
-    }
-}
+mod tests;

@@ -1,8 +1,9 @@
 //! Reading every record of a store: list, then download concurrently
-//! (bounded by the store's parallelism), then validate.
+//! (bounded by the store's parallelism), then validate; and deleting many
+//! records at once, for `app purge`.
 
 use futures_util::StreamExt;
-use imglife_domain::ports::{RecordStore, Reporter, Step, StoreError};
+use imglife_domain::ports::{RecordReader, RecordStore, Reporter, Step, StoreError};
 use imglife_domain::{BuildRecord, RecordKey};
 
 /// A record, the key it was stored under, and the document as stored
@@ -30,8 +31,9 @@ pub struct Loaded {
 }
 
 /// An empty store is `Ok` with nothing in it; a store that cannot be listed
-/// or read is an error, never an empty answer.
-pub async fn load(store: &dyn RecordStore, reporter: &dyn Reporter) -> Result<Loaded, StoreError> {
+/// or read is an error, never an empty answer. Only reads: a read command
+/// hands in a reader, which cannot write.
+pub async fn load(store: &dyn RecordReader, reporter: &dyn Reporter) -> Result<Loaded, StoreError> {
     reporter.step_started(&Step::Listing);
     let keys = store.list().await;
     reporter.step_finished(&Step::Listing);
@@ -80,7 +82,8 @@ pub async fn load(store: &dyn RecordStore, reporter: &dyn Reporter) -> Result<Lo
 }
 
 /// Deletes `keys`, as many at once as the store allows; returns the keys
-/// that could not be deleted, with why, in key order.
+/// that could not be deleted, with why, in key order. One failure does not
+/// stop the others: each record is independent.
 pub async fn delete_all(
     store: &dyn RecordStore,
     keys: &[RecordKey],
@@ -123,3 +126,6 @@ pub fn newest_first(a: &BuildRecord, b: &BuildRecord) -> std::cmp::Ordering {
         .cmp(&a.built_at())
         .then_with(|| a.image.to_string().cmp(&b.image.to_string()))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,6 @@
-//! The register use case, written against the ports only.
+//! The register use case, written against the ports only: complete the
+//! request from the image's metadata when a value is missing, build the
+//! record, store it.
 
 use imglife_domain::metadata::{Found, MetadataError, Wanted};
 use imglife_domain::ports::{ImageMetadataSource, RecordStore, Reporter, Step, StoreError};
@@ -18,7 +20,6 @@ pub struct RegisterRequest {
     pub project: ProjectPath,
     pub fields: CustomFields,
     pub built_at: Timestamp,
-    pub dry_run: bool,
 }
 
 /// What was (or, in a dry run, would have been) stored.
@@ -49,6 +50,9 @@ impl std::fmt::Display for RegisterError {
     }
 }
 
+/// Stores the record through `store` unconditionally: a dry run is a
+/// `stores::DryRun` store, not a branch here, so it follows the real path
+/// exactly.
 pub async fn register(
     request: RegisterRequest,
     source: Option<&dyn ImageMetadataSource>,
@@ -139,16 +143,14 @@ pub async fn register(
     );
     let document = record.to_json();
     let location = store.location(&key);
-    tracing::debug!(%key, %location, bytes = document.len(), dry_run = request.dry_run, "record ready");
-    if !request.dry_run {
-        let step = Step::Publishing {
-            location: location.clone(),
-        };
-        reporter.step_started(&step);
-        let stored = store.put(&key, &document).await;
-        reporter.step_finished(&step);
-        stored.map_err(RegisterError::Store)?;
-    }
+    tracing::debug!(%key, %location, bytes = document.len(), "record ready");
+    let step = Step::Publishing {
+        location: location.clone(),
+    };
+    reporter.step_started(&step);
+    let stored = store.put(&key, &document).await;
+    reporter.step_finished(&step);
+    stored.map_err(RegisterError::Store)?;
     Ok(Registered {
         record,
         document,
@@ -173,3 +175,6 @@ fn invalid(origin: &str, error: &dyn std::fmt::Display, flag: &str) -> RegisterE
     };
     RegisterError::InvalidMetadata(format!("{origin}: {error}{fix}"))
 }
+
+#[cfg(test)]
+mod tests;

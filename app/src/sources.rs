@@ -114,3 +114,6 @@ impl ImageMetadataSource for Fallback {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 use crate::filter::BaseFilter;
 use crate::records::Entry;
 
+mod tag_order;
+
+pub use tag_order::compare_tags;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppRow {
     pub image: String,
@@ -138,68 +142,5 @@ pub fn report(entries: &[Entry], filter: Option<&BaseFilter>) -> StatusReport {
     report
 }
 
-/// Natural version order: runs of digits compare as numbers, other runs
-/// as text; when one tag continues the other, the longer is newer
-/// (`3.21.3` < `3.21.3-core1.0.0` < `3.21.3-core1.2.0` < `3.21.10`).
-pub fn compare_tags(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (chunks(a), chunks(b));
-    loop {
-        match (x.next(), y.next()) {
-            (None, None) => return a.cmp(b),
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(p), Some(q)) => {
-                let order = match (p.parse::<u128>(), q.parse::<u128>()) {
-                    (Ok(m), Ok(n)) => m.cmp(&n),
-                    _ => p.cmp(q),
-                };
-                if order != Ordering::Equal {
-                    return order;
-                }
-            }
-        }
-    }
-}
-
-fn chunks(s: &str) -> impl Iterator<Item = &str> {
-    let mut rest = s;
-    std::iter::from_fn(move || {
-        let first = rest.chars().next()?;
-        let digit = first.is_ascii_digit();
-        let end = rest
-            .find(|c: char| c.is_ascii_digit() != digit)
-            .unwrap_or(rest.len());
-        let (chunk, tail) = rest.split_at(end);
-        rest = tail;
-        Some(chunk)
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn natural_tag_order() {
-        let mut tags = vec![
-            "3.21.10",
-            "3.21.3-core1.2.0",
-            "3.9",
-            "3.21.3",
-            "3.21.3-core1.0.0",
-            "3.19",
-        ];
-        tags.sort_by(|a, b| compare_tags(a, b));
-        assert_eq!(
-            tags,
-            [
-                "3.9",
-                "3.19",
-                "3.21.3",
-                "3.21.3-core1.0.0",
-                "3.21.3-core1.2.0",
-                "3.21.10"
-            ]
-        );
-    }
-}
+mod tests;

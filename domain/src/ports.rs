@@ -39,32 +39,39 @@ pub enum StoreError {
     Failed(String),
 }
 
-/// Where build records are kept. Every store keeps one record per key and
-/// writes the bytes it is given unchanged.
+/// Reading build records: all that `status` and `app list` get, so that a
+/// read command holds nothing that could write or delete.
 #[async_trait]
-pub trait RecordStore: Send + Sync {
+pub trait RecordReader: Send + Sync {
     /// Where the record of `key` lives, for people: a path, a package URL.
     fn location(&self, key: &RecordKey) -> String;
-
-    /// Stores `document` as the record of `key`, replacing any earlier one.
-    /// A reader sees the old or the new record, never a mix.
-    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError>;
 
     /// The stored document of `key`, or `None` when there is none.
     async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Every key that has a record, in no particular order. An empty store
-    /// is `Ok(vec![])`; a store that cannot be listed is an error.
+    /// Every key that has a record, each once, in no particular order.
+    /// Whatever in the store is not a record (temporary files, foreign
+    /// packages or objects) is left out. An empty store is `Ok(vec![])`; a
+    /// store that cannot be listed is an error.
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError>;
-
-    /// Removes the record of `key`; removing a record that is not there is
-    /// not an error.
-    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError>;
 
     /// How many `get`s a caller may run at once against this store.
     fn parallelism(&self) -> usize {
         1
     }
+}
+
+/// Where build records are kept. Every store keeps one record per key and
+/// writes the bytes it is given unchanged.
+#[async_trait]
+pub trait RecordStore: RecordReader {
+    /// Stores `document` as the record of `key`, replacing any earlier one.
+    /// A reader sees the old or the new record, never a mix.
+    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError>;
+
+    /// Removes the record of `key`; removing a record that is not there is
+    /// not an error.
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError>;
 }
 
 /// A step of a command that may take long enough to show progress.

@@ -1,16 +1,11 @@
 //! The parts of `GET /images/{name}/json` that imglife reads, and how they
 //! become `ImageMetadata`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use imglife_domain::ImageRef;
-use imglife_domain::metadata::{Found, ImageMetadata, Wanted};
+use imglife_domain::metadata::{Findings, ImageMetadata, Wanted, platform_text};
 use serde::Deserialize;
-
-pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
-pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
-pub const LEGACY_BASE: &str = "BASE_IMAGE_REF";
-pub const PLATFORMS: &str = "imglife.platforms";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -31,49 +26,27 @@ pub struct ImageInspect {
 #[serde(rename_all = "PascalCase")]
 pub struct ImageConfig {
     #[serde(default)]
-    pub labels: Option<HashMap<String, String>>,
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
-/// Labels first (the daemon has no manifest annotations), then the image's
-/// own platform; the digest from the `RepoDigests` entry of the same
-/// repository, which exists once the image was pushed or pulled.
+/// Labels first (the daemon has no manifest annotations), read with the
+/// same rule as the registry's levels, then the image's own platform; the
+/// digest from the `RepoDigests` entry of the same repository, which exists
+/// once the image was pushed or pulled.
 pub fn metadata(image: &ImageRef, inspect: &ImageInspect, wanted: Wanted) -> ImageMetadata {
-    let labels = inspect
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.clone())
-        .unwrap_or_default();
-    let label = |name: &str| {
-        labels
-            .get(name)
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| Found::new(v.trim().to_owned(), format!("docker daemon label {name}")))
-    };
-    let mut metadata = ImageMetadata::default();
-    if wanted.base {
-        metadata.base = label(BASE_NAME).or_else(|| label(LEGACY_BASE));
-        metadata.base_digest = label(BASE_DIGEST);
+    let mut findings = Findings::default();
+    let labels = inspect.config.as_ref().and_then(|c| c.labels.as_ref());
+    findings.absorb("docker daemon label", labels, wanted);
+    if let Some(own) = own_platform(inspect) {
+        findings.fallback_platforms(wanted, vec![own], "docker daemon image os/architecture");
     }
-    if wanted.platforms {
-        metadata.platforms = label(PLATFORMS)
-            .map(|f| Found::new(vec![f.value], f.origin))
-            .or_else(|| own_platform(inspect));
-    }
-    metadata.image_digest = repo_digest(image, inspect);
-    metadata
+    findings.into_metadata(repo_digest(image, inspect))
 }
 
-fn own_platform(inspect: &ImageInspect) -> Option<Found<Vec<String>>> {
+fn own_platform(inspect: &ImageInspect) -> Option<String> {
     let os = inspect.os.as_deref().filter(|s| !s.is_empty())?;
     let arch = inspect.architecture.as_deref().filter(|s| !s.is_empty())?;
-    let text = match inspect.variant.as_deref().filter(|v| !v.is_empty()) {
-        Some(v) => format!("{os}/{arch}/{v}"),
-        None => format!("{os}/{arch}"),
-    };
-    Some(Found::new(
-        vec![text],
-        "docker daemon image os/architecture",
-    ))
+    Some(platform_text(os, arch, inspect.variant.as_deref()))
 }
 
 fn repo_digest(image: &ImageRef, inspect: &ImageInspect) -> Option<String> {

@@ -7,8 +7,14 @@ use imglife_domain::ImageRef;
 use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
 use imglife_domain::ports::ImageMetadataSource;
 
+use imglife_http::{BodyError, Cause, CauseKind, ClientOptions, Transport};
+
 use crate::host::DockerHost;
 use crate::inspect::{self, ImageInspect};
+
+/// The most of an image description read: a few KiB usually; many tags
+/// and a long history stay far below this.
+const INSPECT_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The newest Engine API version this client is written against; older
 /// daemons are spoken to in their own version.
@@ -46,34 +52,25 @@ impl DockerSource {
         if let Some(client) = self.http.get() {
             return Ok(client);
         }
-        // reqwest is built without a default crypto provider and refuses to
-        // build any client, even a plain-HTTP one, until one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+        let transport = match &self.host {
+            DockerHost::Unix(path) => Transport::UnixSocket(path.clone()),
             // Plain HTTP only (TLS daemons are not supported): no trust
             // roots to load.
-            .tls_certs_only(Vec::new());
-        if let DockerHost::Unix(path) = &self.host {
-            builder = builder.unix_socket(path.clone());
-        }
-        let client = builder.build().map_err(|e| {
+            DockerHost::Tcp(_) => Transport::PlainOnly,
+        };
+        let options = ClientOptions::new(transport, self.timeout.min(Duration::from_secs(10)))
+            .request_timeout(self.timeout);
+        let client = imglife_http::client(&options).map_err(|e| {
             MetadataError::Unreachable(format!("cannot set up the Docker client: {e}"))
         })?;
         Ok(self.http.get_or_init(|| client))
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> MetadataError {
-        let mut cause = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(s) = source {
-            cause = s.to_string();
-            source = s.source();
-        }
-        let hint = if cause.contains("ermission denied") {
+        let cause = Cause::of(error);
+        let hint = if cause.text.contains("ermission denied") {
             "the socket is not accessible to this user (join the docker group, or set DOCKER_HOST)"
-        } else if error.is_timeout() {
+        } else if cause.kind == CauseKind::Timeout {
             "the daemon did not answer in time"
         } else {
             "is the daemon running? set DOCKER_HOST to its socket (unix:///path) or address (tcp://HOST:PORT)"
@@ -136,7 +133,15 @@ impl ImageMetadataSource for DockerSource {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        let body = imglife_http::read_limited(response, INSPECT_LIMIT)
+            .await
+            .map_err(|e| match e {
+                BodyError::Transport(e) => self.unreachable(&e),
+                too_large @ BodyError::TooLarge { .. } => MetadataError::Invalid(format!(
+                    "the Docker daemon at {}: the description of {image} is {too_large}",
+                    self.host
+                )),
+            })?;
         match status.as_u16() {
             200 => {}
             404 => {
@@ -146,10 +151,7 @@ impl ImageMetadataSource for DockerSource {
                 )));
             }
             code => {
-                let message = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-                    .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+                let message = imglife_http::message::error_text(&body);
                 return Err(MetadataError::Invalid(format!(
                     "the Docker daemon at {} answered {code} for {image}: {message}",
                     self.host

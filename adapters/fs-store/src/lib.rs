@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_EXTENSION;
-use imglife_domain::ports::{RecordStore, StoreError};
+use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct FsStore {
@@ -200,16 +200,10 @@ impl FsStore {
 }
 
 #[async_trait]
-impl RecordStore for FsStore {
+impl RecordReader for FsStore {
     fn location(&self, key: &RecordKey) -> String {
         let path = self.shown_root.join(key.relative_path());
         format!("filesystem {}", path.display())
-    }
-
-    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
-        let (key, document) = (key.clone(), document.to_vec());
-        self.blocking(move |store| store.write(&key, &document))
-            .await
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
@@ -221,13 +215,22 @@ impl RecordStore for FsStore {
         self.blocking(Self::scan).await
     }
 
-    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
-        let key = key.clone();
-        self.blocking(move |store| store.remove(&key)).await
-    }
-
     fn parallelism(&self) -> usize {
         // Reads are blocking-pool tasks; a few at once hide disk latency.
         8
+    }
+}
+
+#[async_trait]
+impl RecordStore for FsStore {
+    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
+        let (key, document) = (key.clone(), document.to_vec());
+        self.blocking(move |store| store.write(&key, &document))
+            .await
+    }
+
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.blocking(move |store| store.remove(&key)).await
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use imglife_domain::ports::RecordStore;
+use imglife_domain::ports::{RecordReader, RecordStore};
 use imglife_domain::{ImageRef, RecordKey};
 use imglife_fs_store::FsStore;
 

@@ -100,12 +100,22 @@ impl Endpoints {
     }
 }
 
-/// One request to make: method, URL and optional body.
+/// The most of an answer read: a record (records are a few hundred
+/// bytes; 1 MiB leaves room for many custom fields).
+pub(crate) const RECORD_LIMIT: usize = 1024 * 1024;
+/// A listing page of 100 packages (about 1 KiB each in GitLab's JSON).
+pub(crate) const PAGE_LIMIT: usize = 4 * 1024 * 1024;
+/// Any other answer: upload and delete confirmations, probes, errors.
+pub(crate) const ANSWER_LIMIT: usize = 64 * 1024;
+
+/// One request to make: method, URL, optional body, and how much of the
+/// answer is read at most.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
     pub method: Method,
     pub url: Url,
     pub body: Option<Vec<u8>>,
+    pub limit: usize,
 }
 
 impl Call {
@@ -114,7 +124,14 @@ impl Call {
             method: Method::GET,
             url,
             body: None,
+            limit: ANSWER_LIMIT,
         }
+    }
+
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
     }
 
     pub fn put(url: Url, body: Vec<u8>) -> Self {
@@ -122,6 +139,7 @@ impl Call {
             method: Method::PUT,
             url,
             body: Some(body),
+            limit: ANSWER_LIMIT,
         }
     }
 
@@ -130,6 +148,7 @@ impl Call {
             method: Method::DELETE,
             url,
             body: None,
+            limit: ANSWER_LIMIT,
         }
     }
 }

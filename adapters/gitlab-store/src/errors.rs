@@ -13,18 +13,6 @@ pub(crate) struct Context<'a> {
     pub token: TokenSource,
 }
 
-/// GitLab's JSON error body: `{"message": ...}` or `{"error": ...}`.
-pub(crate) fn gitlab_message(body: &str) -> String {
-    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let text = parsed.as_ref().and_then(|v| {
-        v.get("message")
-            .or_else(|| v.get("error"))
-            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
-    });
-    let text = text.unwrap_or_else(|| body.chars().take(200).collect());
-    text.replace(['\n', '\r'], " ")
-}
-
 /// An answer that is neither success nor a transient fault.
 pub(crate) fn from_status(status: StatusCode, body: &str, context: &Context<'_>) -> StoreError {
     let Context {
@@ -33,7 +21,7 @@ pub(crate) fn from_status(status: StatusCode, body: &str, context: &Context<'_>)
         token,
     } = context;
     let variable = token.variable();
-    let message = gitlab_message(body);
+    let message = imglife_http::message::error_text(body.as_bytes());
     match status.as_u16() {
         401 => StoreError::Denied(format!(
             "{action}: GitLab rejected the token in {variable} (401 Unauthorized); check that it is \

@@ -8,12 +8,11 @@
 
 mod api;
 mod errors;
-mod retry;
 mod settings;
 mod store;
 mod token;
 
-pub use retry::RetryPolicy;
+pub use imglife_http::RetryPolicy;
 pub use settings::{GitlabSettings, SettingsError};
-pub use store::{GitlabStore, TrustRoots};
+pub use store::GitlabStore;
 pub use token::{Token, TokenSource};

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::retry::RetryPolicy;
 use crate::token::Token;
+use imglife_http::RetryPolicy;
 
 /// A configuration problem. `key` names the configuration key at fault,
 /// when there is one, so that the caller can say where its value came

@@ -1,22 +1,27 @@
 //! `GitlabStore`: the `RecordStore` port over GitLab's packages API.
 
 use std::collections::BTreeSet;
-use std::error::Error as _;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_FILE_NAME;
-use imglife_domain::ports::{RecordStore, StoreError};
+use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
+use imglife_http::message::error_text;
+use imglife_http::{Attempt, BodyError, Cause, CauseKind, ClientOptions, Redirects, Transport};
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::api::{Answer, Call, Endpoints, Package, PackageFile};
-use crate::errors::{Context, from_status, gitlab_message};
-use crate::retry::{Attempts, Transient, parse_retry_after};
+use crate::api::{Answer, Call, Endpoints, PAGE_LIMIT, Package, PackageFile, RECORD_LIMIT};
+use crate::errors::{Context, from_status};
 use crate::settings::{GitlabSettings, SettingsError};
 
 /// Redirect hops followed on a download (object storage answers with one).
 const MAX_REDIRECTS: usize = 5;
+
+/// Listing pages GitLab may announce: 1,000 pages of 100 packages is
+/// 100,000 records. A server announcing more is refused rather than
+/// trusted with as many requests.
+const MAX_LIST_PAGES: u64 = 1_000;
 
 #[derive(Debug)]
 pub struct GitlabStore {
@@ -32,43 +37,17 @@ enum Upload {
     DuplicateDenied,
 }
 
-/// The certificates HTTPS trusts.
-#[derive(Debug, Clone, Copy)]
-pub enum TrustRoots<'a> {
-    /// The system's store, plus a PEM bundle (`SSL_CERT_FILE`) when given.
-    System { extra: Option<&'a [u8]> },
-    /// Exactly this PEM bundle (the system's bundle file, read once by the
-    /// caller, with `SSL_CERT_FILE` already in it).
-    Only(&'a [u8]),
-}
-
 impl GitlabStore {
-    /// Builds the HTTP client.
-    pub fn new(settings: GitlabSettings, roots: TrustRoots<'_>) -> Result<Self, SettingsError> {
-        // reqwest is built without a default crypto provider; installing
-        // one twice is harmless (the second attempt just reports an error).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            // Redirects are followed by hand: the token must never travel to
-            // another origin, and PRIVATE-TOKEN is not a header reqwest
+    /// Builds the HTTP client (through the HTTP foundation, which owns the
+    /// trust roots).
+    pub fn new(settings: GitlabSettings) -> Result<Self, SettingsError> {
+        let options = ClientOptions::new(Transport::Network, settings.connect_timeout)
+            .request_timeout(settings.request_timeout)
+            // Redirects are followed by hand: the token must never travel
+            // to another origin, and PRIVATE-TOKEN is not a header reqwest
             // strips on its own.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .user_agent(concat!("imglife/", env!("CARGO_PKG_VERSION")));
-        let parse = |pem: &[u8]| {
-            reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                SettingsError::new(format!("SSL_CERT_FILE does not hold PEM certificates: {e}"))
-            })
-        };
-        builder = match roots {
-            TrustRoots::System { extra: None } => builder,
-            TrustRoots::System { extra: Some(pem) } => builder.tls_certs_merge(parse(pem)?),
-            TrustRoots::Only(pem) => builder.tls_certs_only(parse(pem)?),
-        };
-        let http = builder
-            .build()
-            .map_err(|e| SettingsError::new(format!("cannot set up HTTPS: {e}")))?;
+            .redirects(Redirects::Manual);
+        let http = imglife_http::client(&options).map_err(|e| SettingsError::new(e.0))?;
         let mut value = HeaderValue::from_str(settings.token.secret()).map_err(|_| {
             SettingsError::new(format!(
                 "{} holds characters that cannot be sent in an HTTP header; check its value",
@@ -120,33 +99,25 @@ impl GitlabStore {
         action: &str,
         with_token: bool,
     ) -> Result<Answer, StoreError> {
-        let mut attempts = Attempts::new(self.settings.retry);
-        loop {
-            match self.send_once(call, with_token, &attempts).await {
-                Ok(answer) => return Ok(answer),
-                Err(fault) => match attempts.next_delay(&fault) {
-                    Ok(delay) => {
-                        tracing::info!(
-                            "{action}: {} — retrying in {:.1}s",
-                            fault.reason,
-                            delay.as_secs_f64()
-                        );
-                        tokio::time::sleep(delay).await;
-                    }
-                    Err(summary) => {
-                        return Err(StoreError::Unavailable(format!("{action}: {summary}")));
-                    }
-                },
+        imglife_http::retry(&self.settings.retry, action, || {
+            self.send_once(call, with_token)
+        })
+        .await
+        .map_err(|gave_up| {
+            let text = format!("{action}: {}", gave_up.describe());
+            match gave_up.error {
+                StoreError::Failed(_) => StoreError::Failed(text),
+                StoreError::Denied(_) => StoreError::Denied(text),
+                _ => StoreError::Unavailable(text),
             }
-        }
+        })
     }
 
     async fn send_once(
         &self,
         call: &Call,
         with_token: bool,
-        attempts: &Attempts,
-    ) -> Result<Answer, Transient> {
+    ) -> Result<Answer, Attempt<StoreError>> {
         let mut request = self.http.request(call.method.clone(), call.url.clone());
         if with_token {
             request = request.header(self.token_header.0.clone(), self.token_header.1.clone());
@@ -156,65 +127,62 @@ impl GitlabStore {
         }
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
+        if imglife_http::retry::is_transient_status(status.as_u16()) {
+            let reason = if status.as_u16() == 429 {
+                "GitLab is rate limiting requests (429 Too Many Requests)".to_owned()
+            } else {
+                // GitLab documents 500 for concurrent uploads into one package.
+                format!("GitLab answered {status}")
+            };
+            return Err(Attempt::from_status(
+                status.as_u16(),
+                response.headers(),
+                StoreError::Unavailable(reason),
+            ));
+        }
+        let header = |name: &str| imglife_http::header(&response, name);
         let next_page = header("x-next-page");
         let total_pages = header("x-total-pages").and_then(|v| v.trim().parse().ok());
         let location = header("location");
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
-        match status.as_u16() {
-            429 => Err(Transient {
-                reason: "GitLab is rate limiting requests (429 Too Many Requests)".to_owned(),
-                retry_after: Some(retry_after.unwrap_or_else(|| attempts.rate_limit_fallback())),
-            }),
-            // GitLab documents 500 for concurrent uploads into one package.
-            408 | 500 | 502 | 503 | 504 => Err(Transient {
-                reason: format!("GitLab answered {status}"),
-                retry_after,
-            }),
-            _ => Ok(Answer {
-                status,
-                next_page,
-                total_pages,
-                location,
-                body: body.to_vec(),
-            }),
-        }
+        let body = imglife_http::read_limited(response, call.limit)
+            .await
+            .map_err(|e| match e {
+                BodyError::Transport(e) => self.transport(&e),
+                too_large @ BodyError::TooLarge { .. } => {
+                    Attempt::Final(StoreError::Failed(format!(
+                        "GitLab's answer to {} {} is {too_large}",
+                        call.method,
+                        call.url.path()
+                    )))
+                }
+            })?;
+        Ok(Answer {
+            status,
+            next_page,
+            total_pages,
+            location,
+            body,
+        })
     }
 
-    fn transport(&self, error: &reqwest::Error) -> Transient {
-        let mut cause = String::new();
-        let mut source = error.source();
-        while let Some(s) = source {
-            cause = s.to_string();
-            source = s.source();
-        }
+    fn transport(&self, error: &reqwest::Error) -> Attempt<StoreError> {
+        let cause = Cause::of(error);
         let host = self.settings.api.host_str().unwrap_or_default();
-        let reason = if cause.contains("certificate") {
-            format!(
+        let reason = match cause.kind {
+            CauseKind::Certificate => format!(
                 "GitLab at {host} presented a certificate imglife does not trust ({cause}); add \
                  its CA to the PEM file named by SSL_CERT_FILE"
-            )
-        } else if error.is_timeout() {
-            format!(
+            ),
+            CauseKind::Timeout => format!(
                 "GitLab at {host} did not answer within {}s",
                 self.settings.request_timeout.as_secs()
-            )
-        } else if error.is_connect() {
-            format!("cannot connect to GitLab at {host}: {cause}")
-        } else {
-            format!("the connection to GitLab at {host} failed: {cause}")
+            ),
+            CauseKind::Connect => format!("cannot connect to GitLab at {host}: {cause}"),
+            CauseKind::Broken | CauseKind::Other => {
+                format!("the connection to GitLab at {host} failed: {cause}")
+            }
         };
-        Transient {
-            reason,
-            retry_after: None,
-        }
+        Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
 
     /// `PUT`s the record once; `DuplicateDenied` when the namespace forbids
@@ -235,7 +203,7 @@ impl GitlabStore {
             .await?;
         match answer.status.as_u16() {
             200 | 201 => Ok(Upload::Created),
-            400 if gitlab_message(&answer.text()).contains("Duplicate package is not allowed") => {
+            400 if error_text(&answer.body).contains("Duplicate package is not allowed") => {
                 Ok(Upload::DuplicateDenied)
             }
             _ => Err(from_status(
@@ -320,7 +288,13 @@ impl GitlabStore {
         // While GitLab still counts (at most 10,000 items), every page is
         // known from the first answer: fetch the rest at once, bounded.
         if let Some(total) = first.total_pages.filter(|_| first.next_page.is_some()) {
-            let urls: Vec<url::Url> = (2..=total).map(|p| url_of(&p.to_string())).collect();
+            if total > MAX_LIST_PAGES {
+                return Err(StoreError::Failed(format!(
+                    "{action}: GitLab announces {total} pages of packages (X-Total-Pages); imglife \
+                     reads at most {MAX_LIST_PAGES} pages of 100"
+                )));
+            }
+            let urls = (2..=total).map(|p| url_of(&p.to_string()));
             let mut answers = futures_util::stream::iter(urls)
                 .map(|url| async move { self.page(&url, action).await })
                 .buffered(self.settings.concurrency);
@@ -344,7 +318,9 @@ impl GitlabStore {
 
     /// One page of a list, which must be a success.
     async fn page(&self, url: &url::Url, action: &str) -> Result<Answer, StoreError> {
-        let answer = self.send(&Call::get(url.clone()), action, true).await?;
+        let answer = self
+            .send(&Call::get(url.clone()).limit(PAGE_LIMIT), action, true)
+            .await?;
         if answer.status.is_success() {
             Ok(answer)
         } else {
@@ -367,7 +343,11 @@ impl GitlabStore {
         for _ in 0..=MAX_REDIRECTS {
             let same_origin = url.origin() == api_origin;
             let answer = self
-                .send(&Call::get(url.clone()), action, same_origin)
+                .send(
+                    &Call::get(url.clone()).limit(RECORD_LIMIT),
+                    action,
+                    same_origin,
+                )
                 .await?;
             match answer.status.as_u16() {
                 200 => return Ok(Some(answer.body)),
@@ -437,7 +417,7 @@ fn next(current: &str, header: Option<&str>, action: &str) -> Result<Option<Stri
 }
 
 #[async_trait]
-impl RecordStore for GitlabStore {
+impl RecordReader for GitlabStore {
     fn location(&self, key: &RecordKey) -> String {
         format!(
             "GitLab project {} packages/generic/{}/{}/{RECORD_FILE_NAME}",
@@ -447,6 +427,32 @@ impl RecordStore for GitlabStore {
         )
     }
 
+    async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.download(key).await
+    }
+
+    fn parallelism(&self) -> usize {
+        self.settings.concurrency
+    }
+
+    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+        let packages = self.packages(None, "listing records").await?;
+        let mut keys = BTreeSet::new();
+        for package in packages {
+            match RecordKey::from_parts(&package.name, &package.version) {
+                Ok(key) => {
+                    keys.insert(key);
+                }
+                // Other generic packages may share the project.
+                Err(e) => tracing::debug!("skipping package {}: {e}", package.id),
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+}
+
+#[async_trait]
+impl RecordStore for GitlabStore {
     async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
         match self.upload(key, document).await? {
             Upload::Created => Ok(()),
@@ -467,10 +473,6 @@ impl RecordStore for GitlabStore {
                 }
             }
         }
-    }
-
-    async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
-        self.download(key).await
     }
 
     /// Deletes the key's whole package: it holds nothing but the record,
@@ -504,25 +506,6 @@ impl RecordStore for GitlabStore {
             }
         }
         Ok(())
-    }
-
-    fn parallelism(&self) -> usize {
-        self.settings.concurrency
-    }
-
-    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
-        let packages = self.packages(None, "listing records").await?;
-        let mut keys = BTreeSet::new();
-        for package in packages {
-            match RecordKey::from_parts(&package.name, &package.version) {
-                Ok(key) => {
-                    keys.insert(key);
-                }
-                // Other generic packages may share the project.
-                Err(e) => tracing::debug!("skipping package {}: {e}", package.id),
-            }
-        }
-        Ok(keys.into_iter().collect())
     }
 }
 

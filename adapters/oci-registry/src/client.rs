@@ -14,11 +14,20 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use imglife_http::{BodyError, Challenge};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::realm;
+
+/// The most of a manifest or index read, as containerd limits it.
+pub const MANIFEST_LIMIT: usize = 4 * 1024 * 1024;
+/// The most of an image config read (a config is a few KiB; labels and a
+/// long history stay far below this).
+pub const CONFIG_LIMIT: usize = 8 * 1024 * 1024;
+/// The most of any other answer: tokens, tag lists, error bodies.
+pub const ANSWER_LIMIT: usize = 64 * 1024;
 
 /// How to authenticate, as resolved from the environment.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,6 +64,8 @@ pub enum Fault {
     Realm(String),
     /// The content does not match its digest.
     Digest(String),
+    /// The answer is larger than imglife reads (see the limits above).
+    TooLarge(String),
 }
 
 impl std::fmt::Display for Fault {
@@ -68,7 +79,7 @@ impl std::fmt::Display for Fault {
                 }
                 Ok(())
             }
-            Self::Token(m) | Self::Realm(m) | Self::Digest(m) => f.write_str(m),
+            Self::Token(m) | Self::Realm(m) | Self::Digest(m) | Self::TooLarge(m) => f.write_str(m),
         }
     }
 }
@@ -77,13 +88,6 @@ impl Fault {
     pub fn has_code(&self, wanted: &[&str]) -> bool {
         matches!(self, Self::Status { errors, .. }
             if errors.iter().any(|e| wanted.contains(&e.code.as_str())))
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
     }
 }
 
@@ -145,7 +149,11 @@ impl RegistryClient {
     /// `GET /v2/<repository>/manifests/<reference>`.
     pub async fn manifest(&self, reference: &str, accept: &[&str]) -> Result<Reply, Fault> {
         let Reply { bytes, digest } = self
-            .get(&format!("manifests/{reference}"), Some(&accept.join(", ")))
+            .get(
+                &format!("manifests/{reference}"),
+                Some(&accept.join(", ")),
+                MANIFEST_LIMIT,
+            )
             .await?;
         // Content addressed by digest must match it; otherwise report the
         // registry's digest (for an index: the index's own).
@@ -165,7 +173,9 @@ impl RegistryClient {
     /// `GET /v2/<repository>/blobs/<digest>`, redirects followed (reqwest
     /// drops the Authorization header when a redirect leaves the host).
     pub async fn blob(&self, digest: &str) -> Result<Vec<u8>, Fault> {
-        let reply = self.get(&format!("blobs/{digest}"), None).await?;
+        let reply = self
+            .get(&format!("blobs/{digest}"), None, CONFIG_LIMIT)
+            .await?;
         if let Some(hex) = digest.strip_prefix("sha256:") {
             let computed = sha256_hex(&reply.bytes);
             if computed != hex {
@@ -180,11 +190,13 @@ impl RegistryClient {
     /// `GET /v2/<repository>/tags/list?n=1`: exists only to tell a missing
     /// repository from a missing tag.
     pub async fn probe_tags(&self) -> Result<(), Fault> {
-        self.get("tags/list?n=1", None).await.map(|_| ())
+        self.get("tags/list?n=1", None, ANSWER_LIMIT)
+            .await
+            .map(|_| ())
     }
 
     /// One request, answering at most one authentication challenge.
-    async fn get(&self, path: &str, accept: Option<&str>) -> Result<Reply, Fault> {
+    async fn get(&self, path: &str, accept: Option<&str>, limit: usize) -> Result<Reply, Fault> {
         let url = format!("{}/v2/{}/{path}", self.base, self.repository);
         let response = self.send(&url, accept, &self.session()).await?;
         let response = if response.status() == StatusCode::UNAUTHORIZED {
@@ -203,7 +215,7 @@ impl RegistryClient {
         } else {
             response
         };
-        finish(response).await
+        finish(response, limit).await
     }
 
     async fn send(
@@ -227,45 +239,36 @@ impl RegistryClient {
     }
 
     /// How to answer a 401: `None` when there is nothing more to try.
-    async fn answer(&self, challenge: Option<&str>) -> Result<Option<Session>, Fault> {
-        let Some(challenge) = challenge else {
+    async fn answer(&self, header: Option<&str>) -> Result<Option<Session>, Fault> {
+        let Some(challenge) = header.and_then(Challenge::parse) else {
             return Ok(None);
         };
-        let (scheme, params) = challenge.trim().split_once(' ').unwrap_or((challenge, ""));
-        if scheme.eq_ignore_ascii_case("basic") {
+        if challenge.is("basic") {
             // Already tried with credentials, or there are none to send.
             let fresh = !matches!(self.session(), Session::Basic);
             return Ok((fresh && matches!(self.auth, Auth::Basic(..))).then_some(Session::Basic));
         }
-        if !scheme.eq_ignore_ascii_case("bearer") || matches!(self.auth, Auth::Bearer(_)) {
+        if !challenge.is("bearer") || matches!(self.auth, Auth::Bearer(_)) {
             // A configured token was rejected: nothing else to try.
             return Ok(None);
         }
         if matches!(self.session(), Session::Token(_)) {
             return Ok(None); // a fresh token was already refused
         }
-        let param = |name: &str| {
-            params.split(',').find_map(|p| {
-                let (k, v) = p.trim().split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().trim_matches('"').to_owned())
-            })
-        };
-        let Some(realm_url) = param("realm") else {
+        let Some(realm_url) = challenge.param("realm") else {
             return Err(Fault::Token(
                 "the registry's challenge names no token service".to_owned(),
             ));
         };
         if matches!(self.auth, Auth::Basic(..)) {
-            realm::check_challenge(challenge, &self.insecure).map_err(Fault::Realm)?;
+            realm::check_realm(realm_url, &self.insecure).map_err(Fault::Realm)?;
         }
         let scope = format!("repository:{}:pull", self.repository);
         let mut query = vec![("scope", scope)];
-        if let Some(service) = param("service") {
-            query.push(("service", service));
+        if let Some(service) = challenge.param("service") {
+            query.push(("service", service.to_owned()));
         }
-        let mut request = self.http.get(&realm_url).query(&query);
+        let mut request = self.http.get(realm_url).query(&query);
         if let Auth::Basic(user, pass) = &self.auth {
             request = request.basic_auth(user, Some(pass));
         }
@@ -285,7 +288,12 @@ impl RegistryClient {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let bytes = response.bytes().await.map_err(Fault::Transport)?;
+        let bytes = read(
+            response,
+            ANSWER_LIMIT,
+            &format!("the token service {realm_url}"),
+        )
+        .await?;
         let reply: TokenReply = serde_json::from_slice(&bytes).map_err(|e| {
             Fault::Token(format!(
                 "the token service {realm_url} answered with something that is not a token ({e})"
@@ -300,6 +308,18 @@ impl RegistryClient {
     }
 }
 
+/// A body, at most `limit` bytes of it.
+async fn read(response: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, Fault> {
+    imglife_http::read_limited(response, limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::Transport(e) => Fault::Transport(e),
+            too_large @ BodyError::TooLarge { .. } => {
+                Fault::TooLarge(format!("the answer of {what} is {too_large}"))
+            }
+        })
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     Sha256::digest(bytes)
@@ -310,31 +330,26 @@ fn sha256_hex(bytes: &[u8]) -> String {
         })
 }
 
-async fn finish(response: reqwest::Response) -> Result<Reply, Fault> {
+async fn finish(response: reqwest::Response, limit: usize) -> Result<Reply, Fault> {
     let status = response.status();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| imglife_http::header(&response, name);
     let digest = header("docker-content-digest");
-    let retry_after = header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let bytes = response.bytes().await.map_err(Fault::Transport)?;
+    let retry_after =
+        header("retry-after").and_then(|v| imglife_http::retry::parse_retry_after(&v));
+    let what = response.url().path().to_owned();
     if status.is_success() {
-        return Ok(Reply {
-            bytes: bytes.to_vec(),
-            digest,
-        });
+        let bytes = read(response, limit, &what).await?;
+        return Ok(Reply { bytes, digest });
     }
     #[derive(Deserialize)]
     struct Envelope {
         #[serde(default)]
         errors: Vec<ApiError>,
     }
+    // An error body is only read for its error codes: a small one.
+    let bytes = read(response, ANSWER_LIMIT, &what)
+        .await
+        .unwrap_or_default();
     let errors = serde_json::from_slice::<Envelope>(&bytes)
         .map(|e| e.errors)
         .unwrap_or_default();

@@ -62,14 +62,14 @@ pub fn map(fault: &Fault, cx: &Context<'_>) -> MetadataError {
             }
         }
         Fault::Transport(e) => {
-            let cause = root_cause(e);
-            if cause.contains("certificate") {
+            let cause = imglife_http::Cause::of(e);
+            if cause.kind == imglife_http::CauseKind::Certificate {
                 MetadataError::Unreachable(format!(
                     "image {image}: registry {host} presented a certificate imglife does not \
                      trust ({cause}); add its CA to the PEM file named by SSL_CERT_FILE, or pass \
                      --base and --platform so that the registry is not asked"
                 ))
-            } else if e.is_timeout() {
+            } else if cause.kind == imglife_http::CauseKind::Timeout {
                 MetadataError::Unreachable(format!(
                     "image {image}: registry {host} timed out ({cause}); check the host in \
                      --image and the network, or raise inspection.connect_timeout_secs, or pass \
@@ -92,6 +92,10 @@ pub fn map(fault: &Fault, cx: &Context<'_>) -> MetadataError {
         Fault::Digest(detail) => MetadataError::Invalid(format!(
             "image {image}: {fetching} from registry {host} does not match its digest ({detail})"
         )),
+        Fault::TooLarge(detail) => MetadataError::Invalid(format!(
+            "image {image}: {fetching} from registry {host}: {detail}; check what was pushed, or \
+             pass --base and --platform"
+        )),
     }
 }
 
@@ -113,14 +117,4 @@ fn unauthorized(cx: &Context<'_>) -> MetadataError {
          check those credentials, or set {prefix}USERNAME and {prefix}PASSWORD (or \
          {prefix}TOKEN) for a user that may pull it"
     ))
-}
-
-/// The innermost cause ("Connection refused (os error 111)"), which says
-/// more than reqwest's "error sending request for url".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = error;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }

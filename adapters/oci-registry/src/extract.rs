@@ -1,17 +1,11 @@
 //! Pure part of the inspection: parsing manifests, indexes and configs, and
-//! combining what they say in priority order (index annotations > manifest
-//! annotations > config labels). No I/O here.
+//! the platform lists they imply. Which values they yield is the domain's
+//! rule (`imglife_domain::metadata::Findings`). No I/O here.
 
 use std::collections::BTreeMap;
 
-use imglife_domain::metadata::{Found, Wanted};
+use imglife_domain::metadata::platform_text;
 use serde::Deserialize;
-
-pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
-pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
-/// Written by older imglife builds.
-pub const LEGACY_BASE: &str = "BASE_IMAGE_REF";
-pub const PLATFORMS: &str = "imglife.platforms";
 
 /// Media types asked for: without an Accept header, distribution answers
 /// 404 (it falls back to schema 1).
@@ -114,7 +108,7 @@ impl Manifest {
         self.image_entries()
             .iter()
             .filter_map(|e| e.platform.as_ref())
-            .map(|p| platform_string(&p.os, &p.architecture, p.variant.as_deref()))
+            .map(|p| platform_text(&p.os, &p.architecture, p.variant.as_deref()))
             .collect()
     }
 }
@@ -142,7 +136,7 @@ impl Config {
     pub fn platform(&self) -> Option<String> {
         match (&self.os, &self.architecture) {
             (Some(os), Some(arch)) if !os.is_empty() && !arch.is_empty() => {
-                Some(platform_string(os, arch, self.variant.as_deref()))
+                Some(platform_text(os, arch, self.variant.as_deref()))
             }
             _ => None,
         }
@@ -153,122 +147,11 @@ impl Config {
     }
 }
 
-fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
-    match variant.filter(|v| !v.is_empty()) {
-        Some(v) => format!("{os}/{arch}/{v}"),
-        None => format!("{os}/{arch}"),
-    }
-}
-
-/// What has been found so far; each value is taken from the first level
-/// that has it.
-#[derive(Debug, Default)]
-pub struct Findings {
-    pub base: Option<Found<String>>,
-    pub base_digest: Option<Found<String>>,
-    pub platforms: Option<Found<Vec<String>>>,
-}
-
-impl Findings {
-    /// Reads one level: `kind` is e.g. `index annotation`, `config label`.
-    pub fn absorb(&mut self, kind: &str, map: Option<&BTreeMap<String, String>>, wanted: Wanted) {
-        let Some(map) = map else { return };
-        let value = |key: &str| map.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
-        if wanted.base && self.base.is_none() {
-            for key in [BASE_NAME, LEGACY_BASE] {
-                if let Some(v) = value(key) {
-                    self.base = Some(Found::new(v.to_owned(), format!("{kind} {key}")));
-                    // The digest belongs to the base it sits next to.
-                    self.base_digest = value(BASE_DIGEST)
-                        .map(|d| Found::new(d.to_owned(), format!("{kind} {BASE_DIGEST}")));
-                    break;
-                }
-            }
-        }
-        if wanted.platforms
-            && self.platforms.is_none()
-            && let Some(v) = value(PLATFORMS)
-        {
-            self.platforms = Some(Found::new(
-                vec![v.to_owned()],
-                format!("{kind} {PLATFORMS}"),
-            ));
-        }
-    }
-
-    /// True when nothing wanted is still missing.
-    pub fn complete(&self, wanted: Wanted) -> bool {
-        (!wanted.base || self.base.is_some()) && (!wanted.platforms || self.platforms.is_some())
-    }
-
-    /// A platform list used only when no annotation or label names one.
-    pub fn fallback_platforms(&mut self, wanted: Wanted, list: Vec<String>, origin: &str) {
-        if wanted.platforms && self.platforms.is_none() && !list.is_empty() {
-            self.platforms = Some(Found::new(list, origin));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    const BOTH: Wanted = Wanted {
-        base: true,
-        platforms: true,
-    };
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn earlier_levels_win_and_the_digest_follows_its_base() {
-        let mut f = Findings::default();
-        f.absorb("index annotation", Some(&map(&[(BASE_NAME, "a:1")])), BOTH);
-        f.absorb(
-            "config label",
-            Some(&map(&[
-                (BASE_NAME, "b:2"),
-                (BASE_DIGEST, "sha256:x"),
-                (PLATFORMS, "linux/amd64"),
-            ])),
-            BOTH,
-        );
-        let base = f.base.as_ref().unwrap();
-        assert_eq!(base.value, "a:1");
-        assert_eq!(
-            base.origin,
-            "index annotation org.opencontainers.image.base.name"
-        );
-        assert!(f.base_digest.is_none());
-        assert_eq!(f.platforms.as_ref().unwrap().value, ["linux/amd64"]);
-        assert!(f.complete(BOTH));
-    }
-
-    #[test]
-    fn legacy_base_is_read_after_the_oci_name() {
-        let mut f = Findings::default();
-        f.absorb("config label", Some(&map(&[(LEGACY_BASE, "old:1")])), BOTH);
-        assert_eq!(f.base.unwrap().origin, "config label BASE_IMAGE_REF");
-    }
-
-    #[test]
-    fn unwanted_values_are_not_taken() {
-        let mut f = Findings::default();
-        let wanted = Wanted {
-            base: false,
-            platforms: true,
-        };
-        f.absorb("x", Some(&map(&[(BASE_NAME, "a:1")])), wanted);
-        assert!(f.base.is_none());
-        assert!(!f.complete(wanted));
-    }
 
     #[test]
     fn index_entries_skip_attestations_and_prefer_amd64() {

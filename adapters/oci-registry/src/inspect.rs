@@ -2,12 +2,12 @@
 //! missing, one platform's manifest, then its config.
 
 use imglife_domain::ImageRef;
-use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
+use imglife_domain::metadata::{Findings, ImageMetadata, MetadataError, Wanted};
 
 use crate::client::RegistryClient;
 use crate::credentials::{self, Credential};
 use crate::errors::{self, Context};
-use crate::extract::{Config, Descriptor, Findings, MANIFEST_TYPES, Manifest};
+use crate::extract::{Config, Descriptor, MANIFEST_TYPES, Manifest};
 use crate::{EnvLookup, RegistryOptions, transport};
 
 pub async fn inspect(
@@ -19,7 +19,7 @@ pub async fn inspect(
     let host = image.domain();
     let credential = credentials::resolve(host, env.as_ref())?;
     tracing::debug!(%image, ?credential, "inspecting");
-    let (http, base) = transport::client(host, options, env("SSL_CERT_FILE").as_deref())?;
+    let (http, base) = transport::client(host, options)?;
     let session = Session {
         image,
         reference: reference(image),
@@ -31,7 +31,7 @@ pub async fn inspect(
             options.insecure_registries.clone(),
         ),
         credential,
-        max_retries: options.max_retries,
+        options,
     };
     let timeout = options.timeout;
     let run = session.run(wanted);
@@ -61,7 +61,7 @@ struct Session<'a> {
     reference: String,
     client: RegistryClient,
     credential: Credential,
-    max_retries: usize,
+    options: &'a RegistryOptions,
 }
 
 impl Session<'_> {
@@ -119,13 +119,7 @@ impl Session<'_> {
                 "the image config's os/architecture",
             );
         }
-        Ok(ImageMetadata {
-            base: findings.base,
-            base_digest: findings.base_digest,
-            platforms: findings.platforms,
-            image_digest: Some(digest),
-            answered_by: None,
-        })
+        Ok(findings.into_metadata(Some(digest)))
     }
 
     /// Distribution answers MANIFEST_UNKNOWN for a tag of a repository that
@@ -144,7 +138,7 @@ impl Session<'_> {
         reference: &str,
         what: &str,
     ) -> Result<(Vec<u8>, String), MetadataError> {
-        transport::retrying(self.max_retries, what, || {
+        transport::retrying(self.options, what, || {
             self.client.manifest(reference, &MANIFEST_TYPES)
         })
         .await
@@ -157,11 +151,10 @@ impl Session<'_> {
 
     async fn config(&self, descriptor: &Descriptor) -> Result<Config, MetadataError> {
         let what = format!("the config blob {}", descriptor.digest);
-        let bytes = transport::retrying(self.max_retries, &what, || {
-            self.client.blob(&descriptor.digest)
-        })
-        .await
-        .map_err(|e| self.error(&e, &what))?;
+        let bytes =
+            transport::retrying(self.options, &what, || self.client.blob(&descriptor.digest))
+                .await
+                .map_err(|e| self.error(&e, &what))?;
         Config::parse(&bytes).map_err(|e| {
             MetadataError::Invalid(format!(
                 "{}: does not parse as an image config ({e}); rebuild and push the image, or \

@@ -32,12 +32,8 @@ pub struct RegistryOptions {
     pub connect_timeout: Duration,
     /// Bound on the whole inspection, retries included.
     pub timeout: Duration,
-    /// Retries of a transient fault (connection reset, 429, 502-504).
+    /// Retries of a transient fault (connection reset, 429, 5xx).
     pub max_retries: usize,
-    /// A PEM bundle to trust instead of the system's store (which already
-    /// holds `SSL_CERT_FILE`); `None`: the system's store plus
-    /// `SSL_CERT_FILE`.
-    pub trust_roots: Option<Arc<Vec<u8>>>,
 }
 
 impl Default for RegistryOptions {
@@ -47,7 +43,6 @@ impl Default for RegistryOptions {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
             max_retries: 3,
-            trust_roots: None,
         }
     }
 }
@@ -59,8 +54,8 @@ pub struct RegistrySource {
 }
 
 impl RegistrySource {
-    /// `env` reads environment variables (credentials, `SSL_CERT_FILE`,
-    /// `DOCKER_CONFIG`, `HOME`); injected so tests never touch the
+    /// `env` reads environment variables (credentials, `DOCKER_CONFIG`,
+    /// `HOME`); injected so tests never touch the
     /// process environment.
     pub fn new(options: RegistryOptions, env: EnvLookup) -> Self {
         Self { options, env }

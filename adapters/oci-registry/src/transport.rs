@@ -1,14 +1,14 @@
-//! Building the HTTP client for one registry, and retrying the
-//! faults that go away by themselves.
+//! The HTTP client for one registry (from the HTTP foundation), plain HTTP
+//! where Docker would use it, and the foundation's retry policy applied to
+//! registry faults.
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crate::RegistryOptions;
 use crate::client::Fault;
-use backon::{ExponentialBuilder, Retryable};
 use imglife_domain::metadata::MetadataError;
+use imglife_http::{Attempt, ClientOptions, RetryPolicy, Transport};
 
 /// Plain HTTP is used only where Docker would use it: hosts listed as
 /// insecure, and loopback hosts.
@@ -33,105 +33,80 @@ fn is_loopback(name: &str) -> bool {
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The HTTP client for `host`. Trust: the caller's bundle when given
-/// (`RegistryOptions::trust_roots`, which holds `SSL_CERT_FILE` already),
-/// else the system's store plus `ssl_cert_file`.
+/// The HTTP client for `host` and the base URL to reach it at. The
+/// whole inspection is bounded by its own timeout, so requests get none of
+/// their own.
 pub fn client(
     host: &str,
     options: &RegistryOptions,
-    ssl_cert_file: Option<&str>,
 ) -> Result<(reqwest::Client, String), MetadataError> {
-    // Several adapters may build clients in one process: installing the
-    // provider twice is harmless, so the result is ignored.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let certs = |pem: &[u8]| {
-        reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-            MetadataError::Unreachable(format!(
-                "the trusted certificates do not parse ({e}); check SSL_CERT_FILE"
-            ))
-        })
-    };
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(options.connect_timeout)
-        .user_agent(concat!("imglife/", env!("CARGO_PKG_VERSION")));
-    if let Some(pem) = &options.trust_roots {
-        builder = builder.tls_certs_only(certs(pem)?);
-    } else if let Some(path) = ssl_cert_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            MetadataError::Unreachable(format!(
-                "SSL_CERT_FILE={path} cannot be read ({e}); point it at a PEM bundle or unset it"
-            ))
-        })?;
-        builder = builder.tls_certs_merge(certs(&pem)?);
-    }
-    let client = builder.build().map_err(|e| {
-        MetadataError::Unreachable(format!(
-            "cannot set up HTTPS for registry {host}: {e}; check SSL_CERT_FILE"
-        ))
+    let http = imglife_http::client(&ClientOptions::new(
+        Transport::Network,
+        options.connect_timeout,
+    ))
+    .map_err(|e| {
+        MetadataError::Unreachable(format!("cannot set up HTTPS for registry {host}: {e}"))
     })?;
     let scheme = if plain_http(host, &options.insecure_registries) {
         "http"
     } else {
         "https"
     };
-    Ok((client, format!("{scheme}://{host}")))
+    Ok((http, format!("{scheme}://{host}")))
 }
 
-/// Connection resets, 429 and 502/503/504 are worth another try.
-pub fn is_transient(fault: &Fault) -> bool {
-    match fault {
-        // A refused connection will not be accepted a second later, and a
-        // connect timeout already waited long enough; a reset or a reply
-        // cut short may well go through next time.
-        Fault::Transport(e) => is_reset(e) || !(e.is_connect() || e.is_timeout() || e.is_builder()),
-        Fault::Status { code, .. } => {
-            matches!(code, 429 | 502 | 503 | 504) || fault.has_code(&["TOOMANYREQUESTS"])
+/// How the retry policy sees a registry fault: transport failures and
+/// statuses as the foundation classifies them, plus distribution's
+/// `TOOMANYREQUESTS` error code whatever the status.
+fn classify(fault: Fault) -> Attempt<Fault> {
+    match &fault {
+        Fault::Transport(e) => {
+            if imglife_http::Cause::is_transient(e) {
+                Attempt::transient(fault)
+            } else {
+                Attempt::Final(fault)
+            }
         }
-        _ => false,
+        Fault::Status {
+            code, retry_after, ..
+        } => {
+            let throttled = *code == 429 || fault.has_code(&["TOOMANYREQUESTS"]);
+            if throttled || imglife_http::retry::is_transient_status(*code) {
+                Attempt::Transient {
+                    retry_after: *retry_after,
+                    rate_limited: throttled,
+                    error: fault,
+                }
+            } else {
+                Attempt::Final(fault)
+            }
+        }
+        _ => Attempt::Final(fault),
     }
 }
 
-fn is_reset(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
-            );
-        }
-        source = e.source();
-    }
-    false
-}
-
-/// The longest `Retry-After` honoured; the whole inspection is bounded by
-/// its own timeout anyway.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-
-/// Runs `call` and retries transient faults with exponential backoff and
-/// jitter, at most `max_retries` times; a `Retry-After` replaces the
-/// backoff step.
-pub async fn retrying<T, F, Fut>(max_retries: usize, what: &str, call: F) -> Result<T, Fault>
+/// Runs `call` under the foundation's retry policy: at most `max_retries`
+/// retries, none starting past the inspection's timeout.
+pub async fn retrying<T, F, Fut>(
+    options: &RegistryOptions,
+    what: &str,
+    mut call: F,
+) -> Result<T, Fault>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Fault>>,
 {
-    let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(5))
-        .with_max_times(max_retries)
-        .with_jitter();
-    call.retry(backoff)
-        .when(is_transient)
-        .adjust(|fault, step| match (step, fault.retry_after()) {
-            (Some(_), Some(after)) => Some(after.min(MAX_RETRY_AFTER)),
-            (step, _) => step,
-        })
-        .notify(|e, after| {
-            tracing::info!(error = %e, ?after, what, "transient registry fault; retrying");
-        })
-        .await
+    let policy = RetryPolicy {
+        max_retries: u32::try_from(options.max_retries).unwrap_or(u32::MAX),
+        budget: options.timeout,
+        ..RetryPolicy::default()
+    };
+    imglife_http::retry(&policy, what, || {
+        let attempt = call();
+        async move { attempt.await.map_err(classify) }
+    })
+    .await
+    .map_err(|gave_up| gave_up.error)
 }
 
 #[cfg(test)]

@@ -4,12 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+pub mod contract;
 pub mod docker;
 pub mod fixtures;
 pub mod gitlab;
+pub mod memory_store;
 pub mod registry;
 mod sandbox;
 
+pub use memory_store::MemoryStore;
 pub use sandbox::{Run, Sandbox};
 
 /// True when a test that needs a service must fail, not skip, when the

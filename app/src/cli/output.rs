@@ -3,10 +3,10 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use imglife::register::Registered;
 use imglife_terminal::Summary;
 
 use crate::error::Failure;
-use crate::register::Registered;
 
 pub fn register_summary(registered: &Registered, dry_run: bool, elapsed: Duration) -> Summary {
     let record = &registered.record;

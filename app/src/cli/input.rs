@@ -3,12 +3,12 @@
 
 use std::ffi::{OsStr, OsString};
 
+use imglife::register::RegisterRequest;
 use imglife_domain::{CustomFields, ImageRef, Platforms, ProjectPath, Revision};
 use jiff::Timestamp;
 
 use crate::cli::RegisterArgs;
 use crate::error::Failure;
-use crate::register::RegisterRequest;
 
 /// Where `--revision` and `--project` fall back to in GitLab CI.
 pub const REVISION_ENV: &str = "CI_COMMIT_SHA";
@@ -143,6 +143,5 @@ pub fn check(
         project,
         fields,
         built_at,
-        dry_run: args.dry_run,
     })))
 }

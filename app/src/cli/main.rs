@@ -1,41 +1,30 @@
 //! `imglife`: parses the command line, loads the configuration, wires the
-//! adapters and runs one use case. Exit codes: 0 success, 1 failure, 2
-//! usage error.
+//! adapters and runs one use case of the `imglife` library. Exit codes: 0
+//! success, 1 failure, 2 usage error.
 
 mod cli;
 mod compose;
 mod error;
-mod filter;
 mod input;
 mod logging;
 mod output;
-mod purge;
+mod purge_output;
 mod read_commands;
-mod records;
-mod register;
-mod sources;
-mod status;
 mod status_output;
 mod table;
-mod tls;
+mod write_commands;
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use imglife_config::{
     ColorChoice, ConfigFile, FileOrigin, LogFormat, LogLevel, Overrides, Settings, SourceChoice,
 };
 
-use crate::cli::{
-    AppCommand, Cli, ColorArg, Command, LogFormatArg, LogLevelArg, OutputArg, RegisterArgs,
-    SourceArg,
-};
-use crate::compose::Access;
+use crate::cli::{AppCommand, Cli, ColorArg, Command, LogFormatArg, LogLevelArg, SourceArg};
 use crate::error::Failure;
-use crate::input::Checked;
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -70,11 +59,13 @@ fn run(cli: Cli, started: Instant) -> Result<(), Failure> {
 
     tracing::debug!(cwd = %cwd.display(), "configuration loaded");
     match &cli.command {
-        Command::Register(args) => run_register(args, &settings, &cwd, started),
-        Command::Status(args) => read_commands::status(args, &settings, &cwd, is_ci()),
-        Command::App(AppCommand::List(args)) => read_commands::list(args, &settings, &cwd, is_ci()),
+        Command::Register(args) => {
+            write_commands::register(args, &settings, &cwd, is_ci(), started)
+        }
+        Command::Status(args) => read_commands::status(args, &settings, &cwd),
+        Command::App(AppCommand::List(args)) => read_commands::list(args, &settings, &cwd),
         Command::App(AppCommand::Purge(args)) => {
-            read_commands::purge(args, &settings, &cwd, is_ci(), started)
+            write_commands::purge(args, &settings, &cwd, is_ci(), started)
         }
     }
 }
@@ -138,74 +129,4 @@ fn apply_color(choice: ColorChoice) {
 
 fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-fn run_register(
-    args: &RegisterArgs,
-    settings: &Settings,
-    cwd: &std::path::Path,
-    started: Instant,
-) -> Result<(), Failure> {
-    let env = |name: &str| -> Option<OsString> { std::env::var_os(name) };
-    let request = match input::check(args, &env, jiff::Timestamp::now())? {
-        Checked::Ok(request) => *request,
-        Checked::MissingRequired(flag, value) => {
-            let message = format!(
-                "the following required argument was not provided: {flag} <{value}> \
-                 (in GitLab CI it defaults to ${})",
-                if flag == "--revision" {
-                    input::REVISION_ENV
-                } else {
-                    input::PROJECT_ENV
-                }
-            );
-            // Reported like clap's own usage errors (exit 2), with the usage
-            // line of `imglife register`.
-            let mut command = Cli::command();
-            command.build();
-            let mut register = command
-                .find_subcommand("register")
-                .cloned()
-                .unwrap_or(command);
-            register
-                .error(clap::error::ErrorKind::MissingRequiredArgument, message)
-                .exit();
-        }
-    };
-    let access = if request.dry_run {
-        Access::ReadOnly
-    } else {
-        Access::Write
-    };
-    let store = compose::record_store(settings, cwd, is_ci(), access)?;
-    // Sources are built only when a value is missing: flags that say
-    // everything never touch the network or the daemon, nor pay for
-    // setting up TLS.
-    let source = if request.base.is_none() || request.platforms.is_none() {
-        compose::metadata_source(settings)?
-    } else {
-        None
-    };
-    let json = args.output == OutputArg::Json;
-    let reporter = compose::reporter(!json);
-    let dry_run = request.dry_run;
-    let runtime = compose::runtime()?;
-    let registered = runtime
-        .block_on(register::register(
-            request,
-            source.as_deref(),
-            store.as_ref(),
-            reporter.as_ref(),
-        ))
-        .map_err(|e| Failure::new(e.to_string()))?;
-    drop(reporter);
-
-    let bytes = if json {
-        registered.document.clone()
-    } else {
-        output::register_summary(&registered, dry_run, started.elapsed())
-            .render(true)
-            .into_bytes()
-    };
-    output::print(&bytes)
 }

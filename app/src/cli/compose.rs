@@ -1,22 +1,23 @@
 //! The composition root: the one place that turns configuration into
-//! adapters. Use cases only ever see the ports.
+//! adapters. Use cases only ever see the ports: a `RecordReader` for the
+//! commands that read, a `RecordStore` for those that write.
 
 use std::path::Path;
 use std::time::Duration;
 
+use imglife::sources::{Fallback, Unavailable};
+use imglife::stores::DryRun;
 use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice, StoreConfig};
 use imglife_docker_daemon::{DockerHost, DockerSource};
-use imglife_domain::ports::{ImageMetadataSource, RecordStore, Reporter, SilentReporter};
-use imglife_fs_store::FsStore;
-use imglife_gitlab_store::{
-    GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token, TrustRoots,
+use imglife_domain::ports::{
+    ImageMetadataSource, RecordReader, RecordStore, Reporter, SilentReporter,
 };
+use imglife_fs_store::FsStore;
+use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
 use imglife_terminal::SpinnerReporter;
 
 use crate::error::Failure;
-use crate::sources::{Fallback, Unavailable};
-use crate::tls;
 
 /// Progress on stderr (a spinner, a bar for long reads) when it is
 /// wanted and stderr is a terminal; nothing for machine-readable output.
@@ -37,39 +38,59 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
 }
 
-/// What a command may do with the store it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Records will be written.
-    Write,
-    /// Nothing is written (dry runs, reads).
-    ReadOnly,
+/// The store of `status` and `app list`: a reader, so a read command holds
+/// nothing that could write or delete. Reading is allowed everywhere, also
+/// from the implicit default store under `CI=true`.
+pub fn record_reader(settings: &Settings, cwd: &Path) -> Result<Box<dyn RecordReader>, Failure> {
+    let config = store_config(settings)?;
+    Ok(open_store(settings, cwd, config)?)
 }
 
+/// The store of `register` and `app purge`. A dry run gets the configured
+/// store as a reader inside `DryRun`, which writes nothing, so the use
+/// cases run unchanged; only a real write is refused the implicit default
+/// store under `CI=true`.
 pub fn record_store(
     settings: &Settings,
     cwd: &Path,
     ci: bool,
-    access: Access,
+    dry_run: bool,
 ) -> Result<Box<dyn RecordStore>, Failure> {
-    let config = settings.store().map_err(|e| Failure::new(e.to_string()))?;
+    if dry_run {
+        return Ok(Box::new(DryRun::new(record_reader(settings, cwd)?)));
+    }
+    let config = store_config(settings)?;
+    // In CI the working directory is thrown away with the job: an
+    // implicit local store there would lose every record silently.
+    if let StoreConfig::Fs(fs) = &config
+        && ci
+        && !fs.configured
+    {
+        return Err(Failure::new(format!(
+            "no record store is configured and CI=true: records in the default \
+             filesystem store ({DEFAULT_FS_PATH}) would vanish with the job; configure \
+             a store in imglife.yaml (registry.url and registry.project_id for GitLab), \
+             or keep records on disk on purpose with registry.provider: fs and \
+             registry.path (IMGLIFE_REGISTRY__PROVIDER=fs IMGLIFE_REGISTRY__PATH=DIR)"
+        )));
+    }
+    open_store(settings, cwd, config)
+}
+
+fn store_config(settings: &Settings) -> Result<StoreConfig, Failure> {
+    settings.store().map_err(|e| Failure::new(e.to_string()))
+}
+
+/// The configured store adapter, the same for reading and writing.
+fn open_store(
+    settings: &Settings,
+    cwd: &Path,
+    config: StoreConfig,
+) -> Result<Box<dyn RecordStore>, Failure> {
     match config {
-        StoreConfig::Fs(fs) => {
-            // In CI the working directory is thrown away with the job: an
-            // implicit local store there would lose every record silently.
-            if ci && !fs.configured && access == Access::Write {
-                return Err(Failure::new(format!(
-                    "no record store is configured and CI=true: records in the default \
-                     filesystem store ({DEFAULT_FS_PATH}) would vanish with the job; configure \
-                     a store in imglife.yaml (registry.url and registry.project_id for GitLab), \
-                     or keep records on disk on purpose with registry.provider: fs and \
-                     registry.path (IMGLIFE_REGISTRY__PROVIDER=fs IMGLIFE_REGISTRY__PATH=DIR)"
-                )));
-            }
-            Ok(Box::new(
-                FsStore::new(&fs.root, cwd).must_exist(fs.configured),
-            ))
-        }
+        StoreConfig::Fs(fs) => Ok(Box::new(
+            FsStore::new(&fs.root, cwd).must_exist(fs.configured),
+        )),
         StoreConfig::Gitlab(gitlab) => Ok(Box::new(gitlab_store(settings, &gitlab)?)),
         StoreConfig::Unsupported(name) => Err(Failure::new(format!(
             "registry.provider {name}: this build of imglife cannot use the {name} store yet; \
@@ -108,21 +129,7 @@ fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<Gitla
         ..RetryPolicy::default()
     })
     .with_concurrency(http.concurrency);
-    // The bundle already holds SSL_CERT_FILE; only without one is it
-    // added to the system's store.
-    let roots = tls::roots()?;
-    let extra = if roots.is_none() {
-        tls::extra().transpose()?
-    } else {
-        None
-    };
-    let trust = match &roots {
-        Some(pem) => TrustRoots::Only(pem),
-        None => TrustRoots::System {
-            extra: extra.as_deref(),
-        },
-    };
-    GitlabStore::new(gitlab, trust).map_err(|e| settings_failure(settings, &e))
+    GitlabStore::new(gitlab).map_err(|e| settings_failure(settings, &e))
 }
 
 /// The image-metadata source for `--base` and `--platform` when they are
@@ -165,7 +172,6 @@ fn registry_source(settings: &Settings) -> Result<RegistrySource, Failure> {
         connect_timeout: Duration::from_secs(inspection.connect_timeout_secs),
         timeout: Duration::from_secs(inspection.timeout_secs),
         max_retries: usize::try_from(inspection.max_retries).unwrap_or(usize::MAX),
-        trust_roots: tls::roots()?,
     };
     Ok(RegistrySource::new(options, RegistrySource::process_env()))
 }

@@ -2,10 +2,9 @@
 
 use std::fmt::Write as _;
 
+use imglife::records::Invalid;
+use imglife::status::StatusReport;
 use serde_json::json;
-
-use crate::records::Invalid;
-use crate::status::StatusReport;
 
 pub fn text(report: &StatusReport) -> String {
     let mut out = String::new();

@@ -1,0 +1,115 @@
+//! Building HTTP clients: the only `reqwest::Client::builder()` in imglife.
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use crate::trust::{self, Roots};
+
+/// How a client reaches its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP, with HTTPS trusting the process's roots (`trust::roots`).
+    Network,
+    /// TCP, plain HTTP only: no certificates are loaded (a Docker daemon on
+    /// `tcp://` without TLS).
+    PlainOnly,
+    /// A unix socket (a Docker daemon's); plain HTTP over it.
+    UnixSocket(PathBuf),
+}
+
+/// Whether redirects are followed by the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// Up to 10 hops; reqwest drops `Authorization` when a hop leaves the
+    /// origin.
+    Follow,
+    /// Never: the caller follows them itself, deciding which headers go on
+    /// (a `PRIVATE-TOKEN` is not a header reqwest knows to drop).
+    Manual,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub transport: Transport,
+    pub connect_timeout: Duration,
+    /// Bound on one request, from sending to the end of the body; `None`
+    /// when the caller bounds the whole operation itself.
+    pub request_timeout: Option<Duration>,
+    pub redirects: Redirects,
+}
+
+impl ClientOptions {
+    pub fn new(transport: Transport, connect_timeout: Duration) -> Self {
+        Self {
+            transport,
+            connect_timeout,
+            request_timeout: None,
+            redirects: Redirects::Follow,
+        }
+    }
+
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    #[must_use]
+    pub fn redirects(mut self, redirects: Redirects) -> Self {
+        self.redirects = redirects;
+        self
+    }
+}
+
+/// A client could not be built; the message is complete (cause and fix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError(pub String);
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// reqwest is built without a default crypto provider and refuses to build
+/// any client, even a plain-HTTP one, until one is installed: ring, once.
+fn install_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Only fails when a provider is already installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Builds a client as `options` say, with `User-Agent: imglife/<version>`.
+pub fn client(options: &ClientOptions) -> Result<reqwest::Client, HttpError> {
+    install_provider();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .user_agent(crate::USER_AGENT)
+        .redirect(match options.redirects {
+            Redirects::Follow => reqwest::redirect::Policy::limited(10),
+            Redirects::Manual => reqwest::redirect::Policy::none(),
+        });
+    if let Some(timeout) = options.request_timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder = match &options.transport {
+        Transport::Network => match trust::roots().map_err(HttpError)? {
+            Roots::Only(certs) => builder.tls_certs_only(certs.iter().cloned()),
+            Roots::SystemPlus(certs) => builder.tls_certs_merge(certs.iter().cloned()),
+        },
+        // No roots to load: an empty "only" list skips the system scan.
+        Transport::PlainOnly => builder.tls_certs_only(Vec::new()),
+        Transport::UnixSocket(path) => builder.tls_certs_only(Vec::new()).unix_socket(path.clone()),
+    };
+    builder.build().map_err(|e| {
+        HttpError(format!(
+            "cannot set up the HTTP client: {}",
+            crate::Cause::of(&e)
+        ))
+    })
+}

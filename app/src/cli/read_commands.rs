@@ -1,0 +1,113 @@
+//! `imglife status` and `imglife app list`: load the records through a
+//! `RecordReader` (these commands hold nothing that could write), then
+//! filter or group them.
+
+use std::path::Path;
+
+use imglife::filter::{BaseFilter, ListFilter};
+use imglife::records::{self, Invalid, Loaded};
+use imglife::status;
+use imglife_config::Settings;
+use imglife_domain::ProjectPath;
+
+use crate::cli::{ListArgs, OutputArg, StatusArgs, StatusOutputArg};
+use crate::compose;
+use crate::error::Failure;
+use crate::output::print;
+use crate::{status_output, table};
+
+/// Every record of the configured store, with progress on stderr when
+/// asked for.
+fn load(settings: &Settings, cwd: &Path, show_progress: bool) -> Result<Loaded, Failure> {
+    let reader = compose::record_reader(settings, cwd)?;
+    let reporter = compose::reporter(show_progress);
+    compose::runtime()?
+        .block_on(records::load(reader.as_ref(), reporter.as_ref()))
+        .map_err(|e| Failure::new(format!("cannot read the records: {e}")))
+}
+
+/// Warns about each unreadable record, then fails once for all of them:
+/// what could be read has already been printed.
+pub fn finish(invalid: &[Invalid]) -> Result<(), Failure> {
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    for i in invalid {
+        anstream::eprintln!("warning: record {} is unreadable: {}", i.key, i.reason);
+    }
+    Err(Failure::new(format!(
+        "{} record(s) could not be read (listed above); fix or delete them",
+        invalid.len()
+    )))
+}
+
+fn base_filter(text: Option<&str>) -> Result<Option<BaseFilter>, Failure> {
+    text.map(BaseFilter::parse)
+        .transpose()
+        .map_err(Failure::new)
+}
+
+pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path) -> Result<(), Failure> {
+    let filter = ListFilter {
+        project: args
+            .project
+            .as_deref()
+            .map(|p| {
+                ProjectPath::parse(p).map_err(|e| Failure::new(format!("--project '{p}': {e}")))
+            })
+            .transpose()?,
+        base: base_filter(args.base.as_deref())?,
+    };
+    let loaded = load(settings, cwd, args.output == OutputArg::Text)?;
+    let selected: Vec<_> = loaded
+        .entries
+        .iter()
+        .filter(|e| filter.matches(&e.record))
+        .collect();
+    let text = match args.output {
+        OutputArg::Json => table::json_array(selected.iter().map(|e| e.document.clone())),
+        OutputArg::Text if selected.is_empty() => "No records.\n".to_owned(),
+        OutputArg::Text => {
+            let rows: Vec<Vec<String>> = selected
+                .iter()
+                .map(|e| {
+                    let r = &e.record;
+                    vec![
+                        r.image.to_string(),
+                        r.project.to_string(),
+                        r.base.to_string(),
+                        r.revision.short().to_owned(),
+                        r.built_at_text(),
+                        r.platforms.to_string(),
+                    ]
+                })
+                .collect();
+            table::render(
+                &[
+                    "IMAGE",
+                    "PROJECT",
+                    "BASE",
+                    "REVISION",
+                    "BUILT AT",
+                    "PLATFORMS",
+                ],
+                &rows,
+            )
+        }
+    };
+    print(text.as_bytes())?;
+    finish(&loaded.invalid)
+}
+
+pub fn status(args: &StatusArgs, settings: &Settings, cwd: &Path) -> Result<(), Failure> {
+    let base = base_filter(args.base.as_deref())?;
+    let loaded = load(settings, cwd, args.output == StatusOutputArg::Text)?;
+    let report = status::report(&loaded.entries, base.as_ref());
+    let text = match args.output {
+        StatusOutputArg::Text => status_output::text(&report),
+        StatusOutputArg::Json => status_output::json(&report, &loaded.invalid),
+        StatusOutputArg::Markdown => status_output::markdown(&report, &loaded.invalid),
+    };
+    print(text.as_bytes())?;
+    finish(&loaded.invalid)
+}
