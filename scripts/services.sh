@@ -15,6 +15,8 @@ install() {
     command -v htpasswd >/dev/null || missing+=(apache2-utils)
     command -v dockerd >/dev/null || missing+=(docker.io)
     command -v curl >/dev/null || missing+=(curl)
+    # GNU time measures peak memory in the hardening tests.
+    [ -x /usr/bin/time ] || missing+=(time)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "services: installing ${missing[*]}" >&2
         apt-get update -qq

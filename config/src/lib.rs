@@ -14,4 +14,6 @@ pub use settings::{
     ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings,
     RetentionSettings, Settings, SourceChoice,
 };
-pub use store::{DEFAULT_FS_PATH, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig};
+pub use store::{
+    DEFAULT_FS_PATH, DEFAULT_MAX_RECORDS, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig,
+};

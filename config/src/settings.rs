@@ -169,4 +169,7 @@ pub struct RegistrySettings {
     pub retry_budget_secs: Option<u64>,
     /// HTTP stores: parallel requests when reading many records.
     pub concurrency: Option<usize>,
+    /// Every store: the most records one listing may hold; a store that
+    /// offers more is an error, never a silently shortened answer.
+    pub max_records: Option<usize>,
 }

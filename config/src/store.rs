@@ -14,6 +14,8 @@ pub struct FsStoreConfig {
     pub root: PathBuf,
     /// False when nothing was configured and the embedded default applies.
     pub configured: bool,
+    /// The most records one listing may hold (`registry.max_records`).
+    pub max_records: usize,
 }
 
 /// The GitLab store as configured; the token comes from the environment
@@ -37,7 +39,13 @@ pub struct HttpConfig {
     pub max_retries: u32,
     pub retry_budget_secs: u64,
     pub concurrency: usize,
+    /// The most records one listing may hold (`registry.max_records`).
+    pub max_records: usize,
 }
+
+/// `registry.max_records` when not set: far above any real fleet, far
+/// below what would keep imglife busy for long.
+pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreConfig {
@@ -82,11 +90,13 @@ fn gitlab(settings: &Settings, registry: &RegistrySettings) -> Result<StoreConfi
         max_retries: registry.max_retries.unwrap_or(4),
         retry_budget_secs: registry.retry_budget_secs.unwrap_or(60),
         concurrency: registry.concurrency.unwrap_or(16),
+        max_records: registry.max_records.unwrap_or(DEFAULT_MAX_RECORDS),
     };
     for (key, value) in [
         ("registry.connect_timeout_secs", http.connect_timeout_secs),
         ("registry.timeout_secs", http.timeout_secs),
         ("registry.concurrency", http.concurrency as u64),
+        ("registry.max_records", http.max_records as u64),
     ] {
         if value == 0 {
             return Err(ConfigError::new(format!(
@@ -118,5 +128,16 @@ fn fs(
             settings.origin("registry.path")
         )));
     }
-    Ok(StoreConfig::Fs(FsStoreConfig { root, configured }))
+    let max_records = registry.max_records.unwrap_or(DEFAULT_MAX_RECORDS);
+    if max_records == 0 {
+        return Err(ConfigError::new(format!(
+            "{} must be at least 1",
+            settings.origin("registry.max_records")
+        )));
+    }
+    Ok(StoreConfig::Fs(FsStoreConfig {
+        root,
+        configured,
+        max_records,
+    }))
 }

@@ -11,6 +11,7 @@ pub mod project;
 pub mod record;
 pub mod reference;
 pub mod revision;
+pub mod text;
 
 pub use field::CustomFields;
 pub use key::RecordKey;

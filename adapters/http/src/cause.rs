@@ -5,7 +5,8 @@
 //! ("Connection refused (os error 111)", "invalid peer certificate:
 //! UnknownIssuer") says what happened. URLs are never part of the text, and
 //! anything shaped like `scheme://user:password@` is masked, so a message
-//! can be printed or logged as it is.
+//! can be printed or logged as it is; control and bidi characters are
+//! escaped (`imglife_domain::text`).
 
 use std::error::Error;
 
@@ -88,7 +89,7 @@ fn innermost(error: &reqwest::Error) -> String {
     } else {
         last.to_string()
     };
-    mask_credentials(&text)
+    imglife_domain::text::escape(&mask_credentials(&text)).into_owned()
 }
 
 fn is_broken(error: &reqwest::Error) -> bool {

@@ -16,15 +16,18 @@ pub fn error_text(body: &[u8]) -> String {
     one_line(&text)
 }
 
-/// Line breaks become spaces and the text is cut at `MAX_SHOWN`
-/// characters, so that a server's answer fits an `error:` line.
+/// Line breaks become spaces, the text is cut at `MAX_SHOWN` characters,
+/// and whatever a terminal would act on (ESC, BEL, bidi controls, ...) is
+/// shown escaped, so that a server's answer fits an `error:` line and
+/// cannot forge or hide anything in it.
 fn one_line(text: &str) -> String {
-    let mut out: String = text
+    let cut: String = text
         .trim()
         .chars()
         .take(MAX_SHOWN)
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .collect();
+    let mut out = imglife_domain::text::escape(&cut).into_owned();
     if text.trim().chars().nth(MAX_SHOWN).is_some() {
         out.push('…');
     }
@@ -50,6 +53,10 @@ mod tests {
             r#"{"name":["is invalid"]}"#
         );
         assert_eq!(error_text(b"plain\ntext\r\n"), "plain text");
+        assert_eq!(
+            error_text(b"{\"message\":\"bad \\u001b[2J\\u202e\"}"),
+            "bad \\u{1b}[2J\\u{202e}"
+        );
         let long = "x".repeat(500);
         assert_eq!(error_text(long.as_bytes()).chars().count(), MAX_SHOWN + 1);
     }

@@ -11,6 +11,7 @@
 //! honoured. Here the first request goes straight to the manifest, a 401
 //! challenge is answered once, and the token is reused.
 
+use imglife_domain::text::escape;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -75,7 +76,7 @@ impl std::fmt::Display for Fault {
             Self::Status { code, errors, .. } => {
                 write!(f, "HTTP {code}")?;
                 for e in errors {
-                    write!(f, "; {}: {}", e.code, e.message)?;
+                    write!(f, "; {}: {}", escape(&e.code), escape(&e.message))?;
                 }
                 Ok(())
             }

@@ -3,6 +3,7 @@
 
 use crate::client::Fault;
 use imglife_domain::metadata::MetadataError;
+use imglife_domain::text::escape;
 
 /// What was being done when an error happened, for the message.
 pub struct Context<'a> {
@@ -49,7 +50,7 @@ pub fn map(fault: &Fault, cx: &Context<'_>) -> MetadataError {
             } else {
                 let detail: Vec<String> = errors
                     .iter()
-                    .map(|e| format!("{}: {}", e.code, e.message))
+                    .map(|e| format!("{}: {}", escape(&e.code), escape(&e.message)))
                     .collect();
                 MetadataError::Invalid(format!(
                     "image {image}: registry {host} refused {fetching} (HTTP {code}){}",

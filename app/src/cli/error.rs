@@ -25,13 +25,11 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
-    /// Always one line: a CI log shows it whole, and tests can match it.
+    /// Always one line that a terminal shows as it is: a message may hold
+    /// text from outside (a server's answer, an echoed flag, a file name),
+    /// so line breaks, ESC sequences, bidi and invisible characters are
+    /// shown escaped (`\u{1b}`), never sent raw.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let one_line: String = self
-            .message
-            .chars()
-            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-            .collect();
-        f.write_str(&one_line)
+        f.write_str(&imglife_domain::text::escape(&self.message))
     }
 }

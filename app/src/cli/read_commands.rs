@@ -33,7 +33,11 @@ pub fn finish(invalid: &[Invalid]) -> Result<(), Failure> {
         return Ok(());
     }
     for i in invalid {
-        anstream::eprintln!("warning: record {} is unreadable: {}", i.key, i.reason);
+        anstream::eprintln!(
+            "warning: record {} is unreadable: {}",
+            i.key,
+            imglife_domain::text::escape(&i.reason)
+        );
     }
     Err(Failure::new(format!(
         "{} record(s) could not be read (listed above); fix or delete them",

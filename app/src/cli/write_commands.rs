@@ -114,7 +114,10 @@ pub fn purge(
     };
     print(text.as_bytes())?;
     for (key, message) in &purged.failed {
-        anstream::eprintln!("warning: could not delete {key}: {message}");
+        anstream::eprintln!(
+            "warning: could not delete {key}: {}",
+            imglife_domain::text::escape(message)
+        );
     }
     if !purged.failed.is_empty() {
         return Err(Failure::new(format!(

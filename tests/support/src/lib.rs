@@ -13,7 +13,7 @@ pub mod registry;
 mod sandbox;
 
 pub use memory_store::MemoryStore;
-pub use sandbox::{Run, Sandbox};
+pub use sandbox::{Measured, Run, Sandbox};
 
 /// True when a test that needs a service must fail, not skip, when the
 /// service is missing: in CI (`CI=true`, as the binary reads it), and
