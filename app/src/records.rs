@@ -3,7 +3,7 @@
 //! records at once, for `app purge`.
 
 use futures_util::StreamExt;
-use imglife_domain::ports::{RecordReader, RecordStore, Reporter, Step, StoreError};
+use imglife_domain::ports::{RecordReader, Reporter, Step, StoreError};
 use imglife_domain::{BuildRecord, RecordKey};
 
 /// A record, the key it was stored under, and the document as stored
@@ -79,33 +79,6 @@ pub async fn load(store: &dyn RecordReader, reporter: &dyn Reporter) -> Result<L
         .sort_by(|a, b| newest_first(&a.record, &b.record));
     loaded.invalid.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(loaded)
-}
-
-/// Deletes `keys`, as many at once as the store allows; returns the keys
-/// that could not be deleted, with why, in key order. One failure does not
-/// stop the others: each record is independent.
-pub async fn delete_all(
-    store: &dyn RecordStore,
-    keys: &[RecordKey],
-    reporter: &dyn Reporter,
-) -> Vec<(RecordKey, String)> {
-    let step = Step::Deleting { total: keys.len() };
-    reporter.step_started(&step);
-    let mut deletions = futures_util::stream::iter(keys)
-        .map(|key| async move { (key, store.delete(key).await) })
-        .buffer_unordered(store.parallelism().max(1));
-    let mut failed = Vec::new();
-    let mut done = 0;
-    while let Some((key, result)) = deletions.next().await {
-        done += 1;
-        reporter.progress(done);
-        if let Err(e) = result {
-            failed.push((key.clone(), e.to_string()));
-        }
-    }
-    reporter.step_finished(&step);
-    failed.sort();
-    failed
 }
 
 /// Parses a document and checks it is stored under its own key.

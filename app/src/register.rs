@@ -2,7 +2,7 @@
 //! request from the image's metadata when a value is missing, build the
 //! record, store it.
 
-use imglife_domain::metadata::{Found, MetadataError, Wanted};
+use imglife_domain::metadata::{Found, MetadataError, PassedOver, Wanted};
 use imglife_domain::ports::{ImageMetadataSource, RecordStore, Reporter, Step, StoreError};
 use imglife_domain::{
     BuildRecord, CustomFields, Digest, ImageRef, Platforms, ProjectPath, RecordKey, Revision,
@@ -30,6 +30,8 @@ pub struct Registered {
     pub location: String,
     /// The metadata source that answered, when one was asked.
     pub source: Option<String>,
+    /// The preferred source that could not answer first, and why.
+    pub passed_over: Option<PassedOver>,
 }
 
 #[derive(Debug)]
@@ -72,6 +74,7 @@ pub async fn register(
     let mut base_digest = None;
     let mut image_digest = request.image.digest().cloned();
     let mut answered_by = None;
+    let mut passed_over = None;
 
     // No source is asked when the flags already say everything.
     if let Some(source) = source.filter(|_| !wanted.nothing()) {
@@ -83,6 +86,7 @@ pub async fn register(
         let found = source.inspect(&request.image, wanted).await;
         reporter.step_finished(&step);
         let found = found.map_err(RegisterError::Metadata)?;
+        passed_over = found.passed_over.clone();
         answered_by = Some(
             found
                 .answered_by
@@ -156,6 +160,7 @@ pub async fn register(
         document,
         location,
         source: answered_by,
+        passed_over,
     })
 }
 

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use imglife_domain::ImageRef;
-use imglife_domain::metadata::{ImageMetadata, MetadataError, Wanted};
+use imglife_domain::metadata::{ImageMetadata, MetadataError, PassedOver, Wanted};
 use imglife_domain::ports::ImageMetadataSource;
 
 pub struct Fallback {
@@ -96,6 +96,10 @@ impl ImageMetadataSource for Fallback {
                 found
                     .answered_by
                     .get_or_insert_with(|| self.second.describe(image));
+                found.passed_over = Some(PassedOver {
+                    source: self.first.describe(image),
+                    error: first_error,
+                });
                 Ok(found)
             }
             Err(second_error) => {

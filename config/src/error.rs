@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
-use figment::error::Kind;
+use figment::error::{Actual, Kind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -45,8 +45,23 @@ fn describe(error: &figment::Error) -> String {
             expected.join(", ")
         ),
         Kind::InvalidType(found, expected) => {
+            // YAML reads `path: 007` or `owner: yes` as a number or a
+            // boolean; quoting keeps the text.
+            let from_file = error
+                .metadata
+                .as_ref()
+                .is_some_and(|m| matches!(m.source, Some(figment::Source::File(_))));
+            let scalar = matches!(
+                found,
+                Actual::Bool(_) | Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_)
+            );
+            let hint = if from_file && scalar && expected.contains("string") {
+                "; put the value in quotes to keep it as text"
+            } else {
+                ""
+            };
             format!(
-                "'{key}' has the wrong type: found {found}, expected {}",
+                "'{key}' has the wrong type: found {found}, expected {}{hint}",
                 plain_type(expected)
             )
         }
@@ -89,6 +104,11 @@ fn plain_type(expected: &str) -> String {
 /// indentation: good enough to point a person at the right line, and
 /// `None` when the key is not written as a plain `key:` line.
 fn line_of(path: &Path, keys: &[String]) -> Option<usize> {
+    // Only a regular file is read again (a pipe given as --config is gone,
+    // and a FIFO would block); the file was read and bounded by `load`.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let mut wanted = keys.iter();
     let mut key = wanted.next()?;

@@ -3,6 +3,8 @@
 //! then `IMGLIFE_*` variables (nested keys joined by `__`), then flags.
 //! Every error names the file or variable it came from.
 
+mod duplicates;
+mod env;
 mod error;
 mod load;
 mod settings;
@@ -11,8 +13,8 @@ mod store;
 pub use error::ConfigError;
 pub use load::{ConfigFile, FileOrigin, Overrides, load};
 pub use settings::{
-    ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId, Provider, RegistrySettings,
-    RetentionSettings, Settings, SourceChoice,
+    BuildSettings, ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId, Provider,
+    RegistrySettings, RetentionSettings, Settings, SourceChoice,
 };
 pub use store::{
     DEFAULT_FS_PATH, DEFAULT_MAX_RECORDS, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig,

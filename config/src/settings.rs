@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Top level. Sections of the original tool that imglife does not use
-/// (`sync`, `build`, `lifecycle`, ...) are accepted and ignored, so that an
-/// existing `imglife.yaml` works unchanged.
+/// (`sync`, `lifecycle`, ...) are accepted and ignored, so that an
+/// existing `imglife.yaml` works unchanged; of `build:`, only `tag_format`
+/// is read.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Settings {
     #[serde(default)]
@@ -29,6 +30,10 @@ pub struct Settings {
     /// `inspection:`: how image metadata is read from OCI registries.
     #[serde(default)]
     pub inspection: InspectionSettings,
+    /// `build:` of the original (its base-image builds); `status` reads
+    /// how tags are made from it.
+    #[serde(default)]
+    pub build: Option<BuildSettings>,
     /// Where some values came from (`Settings::origin`); filled by `load`.
     #[serde(skip)]
     pub origins: std::collections::BTreeMap<String, String>,
@@ -41,6 +46,16 @@ pub struct Settings {
 pub struct RetentionSettings {
     pub keep_last: Option<u32>,
     pub max_age_days: Option<u32>,
+}
+
+/// The original documents `core_version`, `registry`, `builder`,
+/// `platforms`, `sbom`, `tag_format`, `hooks` and the images to build here;
+/// imglife reads `tag_format` and accepts the rest unchanged.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct BuildSettings {
+    /// How a base image's tag is made from the upstream version and the
+    /// organisation's (`{{.Version}}-core{{.CoreVersion}}` by default).
+    pub tag_format: Option<String>,
 }
 
 impl Settings {

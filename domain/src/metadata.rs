@@ -49,6 +49,16 @@ pub struct ImageMetadata {
     /// Which source answered, when a composite source asked several; the
     /// summary's `Source` line shows it.
     pub answered_by: Option<String>,
+    /// The preferred source that could not answer before `answered_by`
+    /// did, and why: a fallback is never silent.
+    pub passed_over: Option<PassedOver>,
+}
+
+/// A source a composite source asked first, and why it did not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedOver {
+    pub source: String,
+    pub error: MetadataError,
 }
 
 /// What has been found so far, level by level: each value is taken from
@@ -111,6 +121,7 @@ impl Findings {
             platforms: self.platforms,
             image_digest,
             answered_by: None,
+            passed_over: None,
         }
     }
 }
@@ -138,7 +149,10 @@ impl Wanted {
 }
 
 /// Why a source could not answer. Each variant's message is complete: it
-/// names the image, the cause and, where there is one, the fix.
+/// names the image, the cause and, where there is one, the fix. It starts
+/// with a clause that stands alone (what failed, where, with which
+/// credentials), ended by `; ` when the fix follows: `summary` is that
+/// clause, for places with room for one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetadataError {
@@ -154,6 +168,15 @@ pub enum MetadataError {
     /// Answered with something that is not valid image metadata.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl MetadataError {
+    /// The message up to its first `; `: what went wrong, without the fix.
+    pub fn summary(&self) -> &str {
+        let (Self::NotFound(m) | Self::Unauthorized(m) | Self::Unreachable(m) | Self::Invalid(m)) =
+            self;
+        m.split_once("; ").map_or(m.as_str(), |(clause, _)| clause)
+    }
 }
 
 /// A short human name for a source, shown in the summary's `Source` line.

@@ -2,6 +2,13 @@
 
 use std::fmt;
 
+/// Characters of one of os, architecture, variant. The OCI image index
+/// sets no bound; real values are a few characters (`linux`, `amd64`,
+/// `v8`), and a record must stay small (see `field.rs`).
+const PART_MAX: usize = 64;
+/// Platforms of one record; real images list a handful.
+const PLATFORMS_MAX: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct PlatformError(String);
@@ -16,6 +23,13 @@ pub struct Platform {
 
 impl Platform {
     pub fn parse(input: &str) -> Result<Self, PlatformError> {
+        if input.len() > 3 * PART_MAX + 2 {
+            return Err(PlatformError(format!(
+                "is {} characters long; a platform is os/arch or os/arch/variant of at most \
+                 {PART_MAX} characters each",
+                input.chars().count()
+            )));
+        }
         let parts: Vec<&str> = input.split('/').collect();
         if !(2..=3).contains(&parts.len()) {
             return Err(PlatformError(format!(
@@ -34,8 +48,17 @@ impl Platform {
                     String::new()
                 };
                 return Err(PlatformError(format!(
-                    "'{input}' is not a platform: '{part}' must be lower-case letters, digits, \
-                     '.', '_' or '-'{hint}"
+                    "'{}' is not a platform: '{}' must be lower-case letters, digits, \
+                     '.', '_' or '-'{hint}",
+                    input.escape_debug(),
+                    part.escape_debug()
+                )));
+            }
+            if part.len() > PART_MAX {
+                return Err(PlatformError(format!(
+                    "'{input}' is not a platform: '{part}' is {} characters long; the limit is \
+                     {PART_MAX}",
+                    part.len()
                 )));
             }
         }
@@ -95,13 +118,22 @@ impl Platforms {
     pub fn parse_lists<'a>(
         values: impl IntoIterator<Item = &'a str>,
     ) -> Result<Option<Self>, PlatformError> {
-        let mut list = Vec::new();
+        let mut list: Vec<Platform> = Vec::new();
         for value in values {
             for item in value.split(|c: char| c == ',' || c.is_whitespace()) {
                 if item.is_empty() {
                     continue;
                 }
-                list.push(Platform::parse(item)?);
+                let platform = Platform::parse(item)?;
+                if !list.contains(&platform) {
+                    list.push(platform);
+                }
+                if list.len() > PLATFORMS_MAX {
+                    return Err(PlatformError(format!(
+                        "more than {PLATFORMS_MAX} platforms; a record lists at most \
+                         {PLATFORMS_MAX}"
+                    )));
+                }
             }
         }
         Ok(Self::from_vec(list))
@@ -161,5 +193,22 @@ mod tests {
             assert!(Platforms::parse_lists([bad]).is_err(), "{bad}");
         }
         assert!(Platform::parse("linux/amd 64").is_err());
+    }
+
+    #[test]
+    fn parts_and_lists_are_bounded() {
+        let part = "a".repeat(64);
+        assert!(Platform::parse(&format!("linux/{part}")).is_ok());
+        let e = Platform::parse(&format!("linux/{part}a")).expect_err("65");
+        assert!(e.to_string().contains("65 characters long"), "{e}");
+        let e = Platform::parse(&"a".repeat(100_000)).expect_err("huge");
+        assert!(e.to_string().len() < 200, "not echoed: {e}");
+        let many: Vec<String> = (0..65).map(|i| format!("linux/arch{i}")).collect();
+        let e = Platforms::parse_lists(many.iter().map(String::as_str)).expect_err("65");
+        assert!(e.to_string().contains("at most 64"), "{e}");
+        // repeats do not count
+        let same = vec!["linux/amd64"; 1000];
+        assert!(Platforms::parse_lists(same).is_ok());
+        assert!(Platforms::parse_lists(many[..64].iter().map(String::as_str)).is_ok());
     }
 }

@@ -72,6 +72,29 @@ pub trait RecordStore: RecordReader {
     /// Removes the record of `key`; removing a record that is not there is
     /// not an error.
     async fn delete(&self, key: &RecordKey) -> Result<(), StoreError>;
+
+    /// Removes the record of `key` only while it is still `expected` (the
+    /// document the caller read and decided on): a record registered again
+    /// in the meantime is kept. `Ok(true)` when it was deleted, `Ok(false)`
+    /// when it had changed or was gone and nothing was deleted.
+    ///
+    /// This default compares, then deletes: a write landing between the
+    /// two is lost. Stores narrow or close that window with what they can
+    /// check at deletion time (a file's identity, a package file's id, an
+    /// ETag).
+    async fn delete_if_unchanged(
+        &self,
+        key: &RecordKey,
+        expected: &[u8],
+    ) -> Result<bool, StoreError> {
+        match self.get(key).await? {
+            Some(current) if current == expected => {
+                self.delete(key).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 /// A step of a command that may take long enough to show progress.

@@ -138,10 +138,10 @@ impl BuildRecord {
         let platforms = Platforms::parse_lists(wire.platforms.iter().map(String::as_str))
             .map_err(|e| bad("platforms", &e))?
             .ok_or_else(|| bad("platforms", &"is empty"))?;
-        let built_at: Timestamp = wire
-            .built_at
-            .parse()
-            .map_err(|e: jiff::Error| bad("built_at", &e))?;
+        let built_at = parse_built_at(&wire.built_at).map_err(|e| bad("built_at", &e))?;
+        wire.custom_fields
+            .validate()
+            .map_err(|e| bad("custom_fields", &e))?;
         let digest = |field: &str, value: Option<String>| {
             value
                 .map(|d| Digest::parse(&d).map_err(|e| bad(field, &e)))
@@ -158,6 +158,132 @@ impl BuildRecord {
             digest("image_digest", wire.image_digest)?,
             digest("base_digest", wire.base_digest)?,
         ))
+    }
+}
+
+/// A build time: the years 1970 to 9999. Nothing was built before the
+/// Unix epoch, and RFC 3339 writes the year in four digits.
+const EARLIEST_BUILT_AT: Timestamp = Timestamp::UNIX_EPOCH;
+/// How far ahead of this machine's clock `--built-at` may be: the skew
+/// between a CI runner's clock and another's, never a day. A date further
+/// ahead is a typo, and a record dated in the future would be taken as the
+/// newest of its repository for as long as it stays in the future.
+pub const BUILT_AT_FUTURE_TOLERANCE_SECS: i64 = 24 * 3600;
+
+/// Why a text is not an acceptable build time. The message follows the
+/// name of what gave it: `--built-at '...': <message>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BuiltAtError(String);
+
+const RFC3339_EXAMPLE: &str = "e.g. 2026-04-01T10:00:00Z or 2026-04-01T12:00:00+02:00";
+
+/// Parses a build time: an RFC 3339 `date-time` (section 5.6:
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]` then `Z` or `+HH:MM`/`-HH:MM`; `t`,
+/// `z` and a space for `T` allowed, as the RFC notes) whose offset is at
+/// most 23:59 either way, naming an instant in the years 1970 to 9999.
+/// jiff's own parser is wider (Temporal's ISO 8601: offsets to 25:59,
+/// signed six-digit years, time zone annotations), so the shape is
+/// checked here first. Whether it lies in the future is
+/// `check_not_in_future`'s business: a stored record is read back without
+/// it.
+pub fn parse_built_at(text: &str) -> Result<Timestamp, BuiltAtError> {
+    check_rfc3339_shape(text)?;
+    let at: Timestamp = text.parse().map_err(|e: jiff::Error| {
+        BuiltAtError(format!(
+            "is not a valid RFC 3339 time ({e}); {RFC3339_EXAMPLE}"
+        ))
+    })?;
+    if at < EARLIEST_BUILT_AT {
+        return Err(BuiltAtError(format!(
+            "lies before 1970 ({at:.0}); a build time lies in the years 1970 to 9999"
+        )));
+    }
+    Ok(at)
+}
+
+/// Refuses a build time more than `BUILT_AT_FUTURE_TOLERANCE_SECS` ahead
+/// of `now`.
+pub fn check_not_in_future(at: Timestamp, now: Timestamp) -> Result<(), BuiltAtError> {
+    let ahead = at.as_second() - now.as_second();
+    if ahead <= BUILT_AT_FUTURE_TOLERANCE_SECS {
+        return Ok(());
+    }
+    let hours = (ahead + 3599) / 3600;
+    let how_far = if hours > 48 {
+        format!("{} days", hours / 24)
+    } else {
+        format!("{hours} hours")
+    };
+    Err(BuiltAtError(format!(
+        "lies {how_far} ahead of this machine's clock ({now:.0}); a build time may be at most \
+         {} hours in the future (clock skew): check the date",
+        BUILT_AT_FUTURE_TOLERANCE_SECS / 3600
+    )))
+}
+
+fn check_rfc3339_shape(text: &str) -> Result<(), BuiltAtError> {
+    let generic = || {
+        BuiltAtError(format!(
+            "is not an RFC 3339 time with an offset (YYYY-MM-DDTHH:MM:SS and Z or +HH:MM); \
+             {RFC3339_EXAMPLE}"
+        ))
+    };
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let at = |i: usize, allowed: &[u8]| b.get(i).is_some_and(|c| allowed.contains(c));
+    let date_time = digits(0..4)
+        && at(4, b"-")
+        && digits(5..7)
+        && at(7, b"-")
+        && digits(8..10)
+        && at(10, b"Tt ")
+        && digits(11..13)
+        && at(13, b":")
+        && digits(14..16)
+        && at(16, b":")
+        && digits(17..19);
+    if !date_time {
+        return Err(generic());
+    }
+    let mut i = 19;
+    if at(i, b".") {
+        let start = i + 1;
+        i = start;
+        while at(i, b"0123456789") {
+            i += 1;
+        }
+        if i == start {
+            return Err(generic());
+        }
+    }
+    let offset = &text[i..];
+    match offset.as_bytes() {
+        [] => Err(BuiltAtError(format!(
+            "has no UTC offset; add Z or +HH:MM, {RFC3339_EXAMPLE}"
+        ))),
+        [b'Z' | b'z'] => Ok(()),
+        [b'+' | b'-', h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit()) =>
+        {
+            let hours = (h1 - b'0') * 10 + (h2 - b'0');
+            let minutes = (m1 - b'0') * 10 + (m2 - b'0');
+            if hours > 23 || minutes > 59 {
+                Err(BuiltAtError(format!(
+                    "has the offset {offset}; an offset is at most 23:59 either way \
+                     (RFC 3339), {RFC3339_EXAMPLE}"
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(BuiltAtError(format!(
+            "has '{}' where the UTC offset belongs; write Z or +HH:MM, {RFC3339_EXAMPLE}",
+            offset.chars().take(32).collect::<String>().escape_debug()
+        ))),
     }
 }
 
@@ -213,5 +339,98 @@ mod tests {
         assert_eq!(BuildRecord::from_json(&record.to_json()), Ok(record));
         assert!(BuildRecord::from_json(b"{}").is_err());
         assert!(BuildRecord::from_json(b"not json").is_err());
+    }
+
+    fn refused(text: &str) -> String {
+        match parse_built_at(text) {
+            Ok(t) => panic!("{text:?} accepted as {t}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn built_at_is_an_rfc3339_instant() {
+        for (ok, utc) in [
+            ("2026-04-01T10:00:00Z", "2026-04-01T10:00:00Z"),
+            ("2026-04-01t10:00:00z", "2026-04-01T10:00:00Z"),
+            ("2026-04-01 10:00:00Z", "2026-04-01T10:00:00Z"),
+            ("2026-04-01T12:00:00.5+02:00", "2026-04-01T10:00:00.5Z"),
+            ("2026-04-01T00:00:00+23:59", "2026-03-31T00:01:00Z"),
+            ("2026-04-01T00:00:00-23:59", "2026-04-01T23:59:00Z"),
+            ("2026-04-01T00:00:00-00:00", "2026-04-01T00:00:00Z"),
+            ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z"),
+            ("9999-01-01T00:00:00Z", "9999-01-01T00:00:00Z"),
+            // a leap second (RFC 3339 5.7), as jiff reads it
+            ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"),
+        ] {
+            let at = parse_built_at(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(at.to_string(), utc, "{ok}");
+        }
+        for (bad, says) in [
+            ("2026-04-01T10:00:00", "no UTC offset"),
+            ("2026-04-01T10:00:00+24:00", "offset +24:00"),
+            ("2026-04-01T10:00:00-25:59", "offset -25:59"),
+            ("2026-04-01T10:00:00+02:60", "at most 23:59"),
+            ("2026-04-01T10:00:00+0200", "where the UTC offset"),
+            ("2026-04-01T10:00:00+02", "where the UTC offset"),
+            ("2026-04-01T10:00:00Z[Europe/Paris]", "where the UTC offset"),
+            ("2026-04-01T10:00:00.Z", "RFC 3339"),
+            ("0000-01-01T00:00:00Z", "before 1970"),
+            ("1969-12-31T23:59:59Z", "before 1970"),
+            ("1970-01-01T00:30:00+01:00", "before 1970"),
+            ("+002026-04-01T10:00:00Z", "RFC 3339"),
+            ("-000001-01-01T00:00:00Z", "RFC 3339"),
+            ("20260401T100000Z", "RFC 3339"),
+            ("2026-02-30T10:00:00Z", "not a valid RFC 3339 time"),
+            ("2026-04-01T24:00:00Z", "not a valid RFC 3339 time"),
+            ("2026-13-01T10:00:00Z", "not a valid RFC 3339 time"),
+            ("yesterday", "RFC 3339"),
+            ("", "RFC 3339"),
+            ("2026-04-01", "RFC 3339"),
+            ("２０２６-04-01T10:00:00Z", "RFC 3339"),
+        ] {
+            let e = refused(bad);
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn built_at_may_be_a_day_ahead_at_most() {
+        let now: Timestamp = "2026-04-01T10:00:00Z".parse().expect("now");
+        let check = |text: &str| check_not_in_future(text.parse().expect("time"), now);
+        assert!(check("2026-04-01T10:00:00Z").is_ok());
+        assert!(check("2020-01-01T00:00:00Z").is_ok());
+        assert!(check("2026-04-02T10:00:00Z").is_ok(), "24 hours of skew");
+        let e = check("2026-04-02T10:00:01Z").expect_err("past 24 h");
+        assert!(e.to_string().contains("25 hours ahead"), "{e}");
+        let e = check("2026-04-04T10:00:00Z").expect_err("3 days");
+        assert!(e.to_string().contains("3 days ahead"), "{e}");
+        assert!(e.to_string().contains("2026-04-01T10:00:00Z"), "{e}");
+        let e = check("9999-01-01T00:00:00Z").expect_err("far");
+        assert!(e.to_string().contains("days ahead"), "{e}");
+    }
+
+    #[test]
+    fn stored_records_are_read_with_the_same_rules() {
+        let text = String::from_utf8(sample().to_json()).expect("utf8");
+        for (from, to) in [
+            ("2026-04-01T10:00:00Z", "2026-04-01T10:00:00+24:00"),
+            ("2026-04-01T10:00:00Z", "0000-04-01T10:00:00Z"),
+            (
+                "\"custom_fields\": {}",
+                "\"custom_fields\": {\"k\": \"a\\nb\"}",
+            ),
+            ("\"a3f8b1c\"", "\"a3f8b1c\\u202e\""),
+        ] {
+            let bad = text.replace(from, to);
+            assert_ne!(bad, text, "{from}");
+            assert!(
+                BuildRecord::from_json(bad.as_bytes()).is_err(),
+                "accepted: {bad}"
+            );
+        }
+        // A stored date in the future is read (purge decides what to do).
+        let future = text.replace("2026-04-01T10:00:00Z", "2999-01-01T00:00:00Z");
+        assert!(BuildRecord::from_json(future.as_bytes()).is_ok());
     }
 }

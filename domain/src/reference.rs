@@ -10,9 +10,27 @@ pub const DEFAULT_DOMAIN: &str = "docker.io";
 const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
 /// Namespace Docker adds to single-component names on the default registry.
 const OFFICIAL_NAMESPACE: &str = "library";
-/// distribution: `NameTotalLengthMax`.
+/// distribution's `NameTotalLengthMax`: its `Parse` refuses a name
+/// (`domain/path`, the part before `:tag` and `@digest`) longer than this,
+/// and Docker's `ParseNormalizedNamed` parses the *normalised* name
+/// (`docker.io/library/alpine`), so the limit applies after normalisation.
+/// The OCI distribution spec states the same for "the registry hostname
+/// (and optional port), `/`, and `<name>`".
 const NAME_TOTAL_LENGTH_MAX: usize = 255;
+/// distribution's tag grammar `[\w][\w.-]{0,127}`; the OCI distribution
+/// spec: "Tags MUST be at most 128 characters in length".
 const TAG_LENGTH_MAX: usize = 128;
+/// RFC 1035 2.3.4 (kept by RFC 1123): a label of a host name has at most 63
+/// octets, the whole name at most 253 characters written out (255 octets on
+/// the wire). distribution's grammar sets no length; DNS does.
+const HOST_LABEL_LENGTH_MAX: usize = 63;
+const HOST_LENGTH_MAX: usize = 253;
+/// A TCP port: 1 to 65535 (port 0 is "any port" and cannot be connected to).
+const PORT_MAX: u32 = 65_535;
+/// A whole reference is the name, a tag and a digest: 255 + 1 + 128 + 1 +
+/// the digest (`sha512:` and 128 hex digits: 135). Anything longer is
+/// refused before it is scanned or echoed in a message.
+const REFERENCE_LENGTH_MAX: usize = 1024;
 
 /// Why a string is not an acceptable image reference. The message is meant
 /// to follow the flag name: `--image 'x': <message>`.
@@ -123,6 +141,14 @@ impl ImageRef {
         if input.is_empty() {
             return Err(ReferenceError::new("is empty"));
         }
+        if input.len() > REFERENCE_LENGTH_MAX {
+            return Err(ReferenceError::new(format!(
+                "is {} characters long; an image reference has at most \
+                 {NAME_TOTAL_LENGTH_MAX} for the repository (registry/path), \
+                 {TAG_LENGTH_MAX} for the tag, and a digest",
+                input.chars().count()
+            )));
+        }
         if let Some(c) = input.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(ReferenceError::new(format!(
                 "'{}' contains {}; an image reference has none",
@@ -149,8 +175,8 @@ impl ImageRef {
         let total = domain.len() + 1 + path.len();
         if total > NAME_TOTAL_LENGTH_MAX {
             return Err(ReferenceError::new(format!(
-                "repository name '{domain}/{path}' is {total} characters long; \
-                 the limit is {NAME_TOTAL_LENGTH_MAX}"
+                "the repository name ({domain}/...) is {total} characters long; \
+                 the limit is {NAME_TOTAL_LENGTH_MAX} (registry and path together)"
             )));
         }
         Ok(Self {
@@ -247,11 +273,13 @@ fn validate_domain(domain: &str) -> Result<(), ReferenceError> {
         Some((host, port)) => (host, Some(port)),
         None => (domain, None),
     };
-    if let Some(port) = port
-        && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if let Some(port) = port {
+        validate_port(domain, host, port)?;
+    }
+    if host.len() > HOST_LENGTH_MAX {
         return Err(ReferenceError::new(format!(
-            "registry '{domain}' has an invalid port '{port}' (digits only)"
+            "registry host is {} characters long; a host name has at most {HOST_LENGTH_MAX}",
+            host.len()
         )));
     }
     for component in host.split('.') {
@@ -268,8 +296,38 @@ fn validate_domain(domain: &str) -> Result<(), ReferenceError> {
                  (letters, digits and inner '-', separated by '.')"
             )));
         }
+        if bytes.len() > HOST_LABEL_LENGTH_MAX {
+            return Err(ReferenceError::new(format!(
+                "registry host '{host}' has a label of {} characters; a label of a host name \
+                 has at most {HOST_LABEL_LENGTH_MAX}",
+                bytes.len()
+            )));
+        }
     }
     Ok(())
+}
+
+/// 1 to 65535, written without leading zeros: `r.io:5000` and
+/// `r.io:05000` would name one registry but give two record keys.
+fn validate_port(domain: &str, host: &str, port: &str) -> Result<(), ReferenceError> {
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ReferenceError::new(format!(
+            "registry '{domain}' has an invalid port '{port}' (digits only)"
+        )));
+    }
+    let value = port
+        .parse::<u32>()
+        .ok()
+        .filter(|p| (1..=PORT_MAX).contains(p));
+    match value {
+        None => Err(ReferenceError::new(format!(
+            "registry '{host}' has the port {port}; a port is a number from 1 to {PORT_MAX}"
+        ))),
+        Some(value) if port.starts_with('0') => Err(ReferenceError::new(format!(
+            "registry '{domain}': write the port without leading zeros ({host}:{value})"
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 fn validate_path(path: &str) -> Result<(), ReferenceError> {
@@ -396,5 +454,63 @@ mod tests {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(ImageRef::parse(&format!("r.io/app:{}", "t".repeat(129))).is_err());
+    }
+
+    fn error(input: &str) -> String {
+        match ImageRef::parse(input) {
+            Ok(r) => panic!("{input:?} was accepted as {r}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn ports_are_1_to_65535_written_once() {
+        for ok in ["r.io:1/a:1", "r.io:65535/a:1", "localhost:5000/a:1"] {
+            assert!(ImageRef::parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, says) in [
+            ("r.io:0/a:1", "from 1 to 65535"),
+            ("r.io:65536/a:1", "from 1 to 65535"),
+            ("r.io:12345678901234567890/a:1", "from 1 to 65535"),
+            ("r.io:99999999999999999999999999/a:1", "from 1 to 65535"),
+            ("r.io:05000/a:1", "r.io:5000"),
+            ("r.io:/a:1", "invalid port"),
+        ] {
+            let e = error(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn host_names_follow_dns_lengths() {
+        let label = "a".repeat(63);
+        assert!(ImageRef::parse(&format!("{label}.io/a:1")).is_ok());
+        let e = error(&format!("{}.io/a:1", "a".repeat(64)));
+        assert!(e.contains("label of 64 characters"), "{e}");
+        // 4 labels of 63 and 3 dots: 255 > 253
+        let host = [label.as_str(); 4].join(".");
+        let e = error(&format!("{host}/a:1"));
+        assert!(e.contains("at most 253"), "{e}");
+    }
+
+    #[test]
+    fn the_255_limit_is_on_the_normalised_name() {
+        // docker.io/library/ + 237 = 255
+        let path = "a".repeat(255 - "docker.io/library/".len());
+        assert!(ImageRef::parse(&format!("{path}:1")).is_ok());
+        let e = error(&format!("{path}b:1"));
+        assert!(e.contains("256 characters long"), "{e}");
+        assert!(!e.contains(&path), "the name is not echoed: {e}");
+        let path = "a/".repeat(200) + "a";
+        let e = error(&format!("r.io/{path}:1"));
+        assert!(e.contains("limit is 255"), "{e}");
+    }
+
+    #[test]
+    fn huge_input_is_refused_without_being_echoed() {
+        let huge = format!("r.io/{}:1", "a".repeat(100_000));
+        let e = error(&huge);
+        assert!(e.len() < 200, "{e}");
+        assert!(e.contains("100007 characters"), "{e}");
     }
 }

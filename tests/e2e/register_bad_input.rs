@@ -69,6 +69,11 @@ fn case(name: &'static str, args: Vec<OsString>, code: i32, culprit: &[&'static 
 fn cases() -> Vec<Case> {
     let long_revision = "r".repeat(257);
     let long_key = format!("{}=v", "k".repeat(129));
+    let huge_project = "a".repeat(100_000);
+    let three_days_ahead = format!(
+        "{:.0}",
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(72)
+    );
     let mut cases = vec![
         // --image
         case(
@@ -114,6 +119,18 @@ fn cases() -> Vec<Case> {
             &["--image", "port"],
         ),
         case(
+            "image port of 20 digits",
+            with("--image", Some(b"r.io:12345678901234567890/a:1")),
+            1,
+            &["--image", "a port is a number from 1 to 65535"],
+        ),
+        case(
+            "image port 0",
+            with("--image", Some(b"r.io:0/a:1")),
+            1,
+            &["--image", "from 1 to 65535"],
+        ),
+        case(
             "image not UTF-8",
             with("--image", Some(b"r.io/\xff:1")),
             1,
@@ -157,6 +174,18 @@ fn cases() -> Vec<Case> {
             1,
             &["--revision", "control"],
         ),
+        case(
+            "revision bidi override",
+            with("--revision", Some("abc\u{202e}fed".as_bytes())),
+            1,
+            &["--revision", "bidi", "U+202E"],
+        ),
+        case(
+            "revision zero-width space",
+            with("--revision", Some("a3f8\u{200b}b1c".as_bytes())),
+            1,
+            &["--revision", "zero-width", "U+200B"],
+        ),
         // --project
         case(
             "project double slash",
@@ -181,6 +210,12 @@ fn cases() -> Vec<Case> {
             with("--project", Some(b"a/b:c")),
             1,
             &["--project", "':'"],
+        ),
+        case(
+            "project of 100,000 characters",
+            with("--project", Some(huge_project.as_bytes())),
+            1,
+            &["--project", "100000 characters", "at most 255"],
         ),
         case(
             "project trailing slash",
@@ -250,6 +285,24 @@ fn cases() -> Vec<Case> {
             with("--built-at", Some(b"yesterday")),
             1,
             &["--built-at", "RFC 3339"],
+        ),
+        case(
+            "built-at offset +24:00",
+            with("--built-at", Some(b"2026-04-01T10:00:00+24:00")),
+            1,
+            &["--built-at", "offset +24:00", "at most 23:59"],
+        ),
+        case(
+            "built-at year 0000",
+            with("--built-at", Some(b"0000-01-01T00:00:00Z")),
+            1,
+            &["--built-at '0000-01-01T00:00:00Z'", "1970"],
+        ),
+        case(
+            "built-at 3 days in the future",
+            with("--built-at", Some(three_days_ahead.as_bytes())),
+            1,
+            &["--built-at", "3 days ahead", "at most 24 hours"],
         ),
         // nothing to detect from
         // nothing given and the registry cannot be asked (port 1 is closed)
@@ -389,6 +442,34 @@ fn cases() -> Vec<Case> {
         ],
     ));
     cases.push(config(
+        "key given twice",
+        "imglife.yaml",
+        b"registry:\n  path: a\n  provider: fs\n  path: b\n",
+        &[
+            "registry.path is set twice in",
+            "imglife.yaml (lines 2 and 4)",
+            "keep one",
+        ],
+    ));
+    cases.push(config(
+        "top-level key given twice, flow style",
+        "imglife.yaml",
+        b"registry: {provider: fs}\nretention: {keep_last: 3}\nregistry: {path: x}\n",
+        &["registry is set twice", "imglife.yaml (lines 1 and 3)"],
+    ));
+    cases.push(config(
+        "registry.path of spaces",
+        "imglife.yaml",
+        b"registry:\n  provider: fs\n  path: '   '\n",
+        &["registry.path", "imglife.yaml line 3", "only blanks"],
+    ));
+    cases.push(config(
+        "registry.path with a newline",
+        "imglife.yaml",
+        b"registry:\n  provider: fs\n  path: \"records\\nmore\"\n",
+        &["registry.path", "imglife.yaml line 3", "line break"],
+    ));
+    cases.push(config(
         "config not UTF-8",
         "imglife.yaml",
         b"registry:\n  path: \xff\n",
@@ -458,6 +539,22 @@ fn cases() -> Vec<Case> {
         &["IMGLIFE_REGISTRY__PATHH", "registry.pathh"],
     );
     bad_env.env = vec![("IMGLIFE_REGISTRY__PATHH", "x")];
+    cases.push(bad_env);
+    let mut bad_env = case(
+        "registry.path with a newline from a variable",
+        with("--image", Some(b"r.io/a:1")),
+        1,
+        &["variable IMGLIFE_REGISTRY__PATH", "line break"],
+    );
+    bad_env.env = vec![("IMGLIFE_REGISTRY__PATH", "existing-store\nother")];
+    cases.push(bad_env);
+    let mut bad_env = case(
+        "registry.path of spaces from a variable",
+        with("--image", Some(b"r.io/a:1")),
+        1,
+        &["variable IMGLIFE_REGISTRY__PATH", "only blanks"],
+    );
+    bad_env.env = vec![("IMGLIFE_REGISTRY__PATH", "   ")];
     cases.push(bad_env);
     let mut bad_url = case(
         "GitLab URL from a variable",

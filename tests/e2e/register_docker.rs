@@ -1,8 +1,11 @@
 //! `imglife register` reading labels from a real Docker Engine (Debian's
-//! docker.io, started by scripts/services.sh on its own socket), and the
-//! `--source` rule that chooses between the registry and the daemon.
+//! docker.io, started by scripts/services.sh on its own socket), the
+//! `--source` rule that chooses between the registry and the daemon, and
+//! which daemon-side digests are recorded (only those the registry
+//! confirms). TLS and docker contexts: `docker_tls.rs`.
 
-use imglife_testkit::docker::Docker;
+use imglife_testkit::docker::{Docker, manifest_size};
+use imglife_testkit::registry::{Pushed, Pusher};
 use imglife_testkit::{Run, Sandbox};
 use serde_json::Value;
 
@@ -85,7 +88,7 @@ fn unique(name: &str) -> String {
 }
 
 #[test]
-fn labels_give_base_and_platforms() {
+fn docker_labels_give_base_and_platforms() {
     let docker = docker!();
     let image = format!("imglife-test/{}:1.0", unique("labels"));
     docker.build(
@@ -116,7 +119,7 @@ fn labels_give_base_and_platforms() {
 }
 
 #[test]
-fn platform_comes_from_the_image_without_a_label() {
+fn docker_platform_comes_from_the_image_without_a_label() {
     let docker = docker!();
     let image = format!("imglife-test/{}:1.0", unique("nolabel"));
     docker.build(&image, &[("BASE_IMAGE_REF", BASE)]);
@@ -140,7 +143,7 @@ fn platform_comes_from_the_image_without_a_label() {
 }
 
 #[test]
-fn pushed_image_records_its_registry_digest() {
+fn docker_pushed_image_records_its_registry_digest() {
     let docker = docker!();
     let image = format!("{}/apps/{}:2.0", registry(), unique("pushed"));
     docker.build(
@@ -158,7 +161,11 @@ fn pushed_image_records_its_registry_digest() {
         &image,
         &["--source", "docker"],
     ));
-    assert_eq!(from_daemon["image_digest"], digest.as_str());
+    assert_eq!(
+        from_daemon["image_digest"],
+        digest.as_str(),
+        "the registry confirms the daemon's digest"
+    );
     // The registry, asked about the same image, agrees.
     let from_registry = record(&register(
         &sandbox,
@@ -171,7 +178,7 @@ fn pushed_image_records_its_registry_digest() {
 }
 
 #[test]
-fn auto_falls_back_to_the_daemon_for_an_image_the_registry_lacks() {
+fn docker_answers_auto_for_an_image_the_registry_lacks() {
     let docker = docker!();
     let image = format!("{}/apps/{}:3.0", registry(), unique("local-only"));
     docker.build(
@@ -210,7 +217,7 @@ fn auto_falls_back_to_the_daemon_for_an_image_the_registry_lacks() {
 }
 
 #[test]
-fn daemon_down_image_absent_and_both_sources_failing() {
+fn docker_daemon_down_image_absent_and_both_sources_failing() {
     let docker = docker!();
     let sandbox = Sandbox::new(BIN);
     let absent = format!("imglife-test/{}:9", unique("absent"));
@@ -272,7 +279,7 @@ fn daemon_down_image_absent_and_both_sources_failing() {
 }
 
 #[test]
-fn no_source_is_asked_when_flags_say_everything() {
+fn docker_is_not_asked_when_flags_say_everything() {
     let sandbox = Sandbox::new(BIN);
     let run = register(
         &sandbox,
@@ -288,4 +295,155 @@ fn no_source_is_asked_when_flags_say_everything() {
         ],
     );
     assert_eq!(record(&run)["base"], BASE);
+}
+
+#[test]
+fn docker_never_pushed_image_records_no_digest_and_says_so() {
+    let docker = docker!();
+    // Named for the test registry, but never pushed there.
+    let image = format!("{}/apps/{}:1.0", registry(), unique("unpushed"));
+    docker.build(
+        &image,
+        &[
+            ("org.opencontainers.image.base.name", BASE),
+            ("imglife.platforms", "linux/amd64"),
+        ],
+    );
+    let sandbox = Sandbox::new(BIN);
+    let run = register(
+        &sandbox,
+        docker.host(),
+        &image,
+        &["--source", "docker", "--log-level", "info"],
+    );
+    let got = record(&run);
+    assert!(got.get("image_digest").is_none(), "{got}");
+    assert!(
+        run.stderr.contains("image_digest left out")
+            && run.stderr.contains("never pushed or pulled"),
+        "said at info level: {}",
+        run.stderr
+    );
+    // Not a word at the default level.
+    let quiet = register(&sandbox, docker.host(), &image, &["--source", "docker"]);
+    record(&quiet);
+    assert_eq!(quiet.stderr, "");
+}
+
+/// A digest the daemon holds that the registry no longer serves for the
+/// tag (as podman's local digests, or a tag pushed again from elsewhere)
+/// is not recorded.
+#[test]
+fn docker_digest_the_registry_does_not_confirm_is_left_out() {
+    let docker = docker!();
+    let image = format!("{}/apps/{}:1.0", registry(), unique("moved"));
+    docker.build(&image, &[("org.opencontainers.image.base.name", BASE)]);
+    let first = docker.push(&image);
+    let first_id = docker.image_id(&image);
+    // The tag is pushed again with another image...
+    docker.build(
+        &image,
+        &[
+            ("org.opencontainers.image.base.name", BASE),
+            ("rebuilt", "yes"),
+        ],
+    );
+    let second = docker.push(&image);
+    assert_ne!(first, second);
+    // ...while the daemon's tag points at the first one again.
+    docker.tag(&first_id, &image);
+    let repository = image.rsplit_once(':').map(|(r, _)| r).expect("a tag");
+    assert!(
+        docker
+            .repo_digests(&image)
+            .contains(&format!("{repository}@{first}"))
+    );
+
+    let sandbox = Sandbox::new(BIN);
+    let run = register(
+        &sandbox,
+        docker.host(),
+        &image,
+        &[
+            "--source",
+            "docker",
+            "--platform",
+            "linux/amd64",
+            "--log-level",
+            "info",
+        ],
+    );
+    let got = record(&run);
+    assert_eq!(got["base"], BASE);
+    assert!(got.get("image_digest").is_none(), "{got}");
+    assert!(
+        run.stderr.contains("image_digest left out") && run.stderr.contains(&second),
+        "the registry's digest is named: {}",
+        run.stderr
+    );
+}
+
+/// A pulled multi-platform image: the daemon holds one platform, its
+/// RepoDigests name the index. The record gets the index digest with the
+/// index's platforms, never the index digest with only the pulled one.
+#[test]
+fn docker_pulled_index_records_the_index_platforms() {
+    let docker = docker!();
+    let registry = registry();
+    let name = format!("apps/{}", unique("multi"));
+    let repository = format!("{registry}/{name}");
+    let mut entries = Vec::new();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let arch = platform.rsplit('/').next().expect("an arch");
+        let tag = format!("{repository}:{arch}");
+        // No imglife.platforms label: the platforms must come from the index.
+        docker.build(&tag, &[("org.opencontainers.image.base.name", BASE)]);
+        let digest = docker.push(&tag);
+        let pushed = Pushed {
+            media_type: "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
+            size: manifest_size(&registry, &name, &digest),
+            digest,
+        };
+        entries.push(pushed.entry(platform));
+    }
+    let index = Pusher::new(&registry, &name).index(true, &entries, &[], "1.0");
+    let image = format!("{repository}:1.0");
+    docker.pull(&image);
+    assert!(
+        docker
+            .repo_digests(&image)
+            .contains(&format!("{repository}@{}", index.digest)),
+        "the daemon names the index"
+    );
+
+    let sandbox = Sandbox::new(BIN);
+    let got = record(&register(
+        &sandbox,
+        docker.host(),
+        &image,
+        &["--source", "docker"],
+    ));
+    assert_eq!(got["image_digest"], index.digest.as_str());
+    assert_eq!(
+        got["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+
+    // The single-platform tag of the same image: its own manifest digest
+    // and its own platform.
+    let amd64 = format!("{repository}:amd64");
+    let got = record(&register(
+        &sandbox,
+        docker.host(),
+        &amd64,
+        &["--source", "docker"],
+    ));
+    assert_ne!(got["image_digest"], index.digest.as_str());
+    assert!(
+        got["image_digest"]
+            .as_str()
+            .expect("a digest")
+            .starts_with("sha256:")
+    );
+    assert_eq!(got["platforms"], serde_json::json!(["linux/amd64"]));
 }

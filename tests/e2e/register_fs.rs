@@ -237,6 +237,23 @@ fn thirty_two_concurrent_registers_leave_one_whole_record() {
 }
 
 #[test]
+fn an_environment_path_that_looks_like_a_number_stays_a_path() {
+    for dir in ["007", "true", "1e3"] {
+        let sandbox = Sandbox::new(BIN);
+        let run = sandbox.run(seed_args(), &[("IMGLIFE_REGISTRY__PATH", dir)]);
+        run.expect_code(0);
+        let record = format!("{dir}/registry.example.com+apps+myservice/1.2.0.json");
+        assert_eq!(read_record(&sandbox, &record)["image"], IMAGE, "{dir}");
+        assert!(
+            run.stdout
+                .contains(&format!("Stored     filesystem {record}\n")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
 fn dry_run_writes_nothing() {
     let sandbox = Sandbox::new(BIN);
     let mut args = seed_args();

@@ -6,15 +6,46 @@
 //! `imglife_domain::key`), and the resolved directory is checked to lie
 //! under the root, so nothing is written outside it, even through a
 //! symbolic link planted inside the store.
+//!
+//! The store may hold anything a user, a script or an attacker with write
+//! access put there, so reading trusts nothing it finds:
+//!
+//! * a record is read only from a regular file, never through a symbolic
+//!   link, never blocking (a FIFO, socket or device is refused before it is
+//!   opened), and never more than `MAX_RECORD_BYTES` (see `read.rs`);
+//! * listing never follows a link and never opens an entry: a symbolic
+//!   link or special file where a repository directory should be is
+//!   skipped and named in a warning; an entry named like a record
+//!   (`<version>.json`) is listed whatever it is, so that reading it fails
+//!   and the read command names it by key instead of hiding it;
+//! * a listing holds at most `max_records` keys: past that it is an error,
+//!   never a silently truncated answer.
+
+mod read;
+mod temp;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_EXTENSION;
 use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
+
+use crate::read::{describe, show};
+pub use crate::temp::STALE_AFTER;
+
+/// The largest record file the store reads (and writes): 1 MiB. A record
+/// is a few hundred bytes (a few KiB with many custom fields); anything
+/// larger is not one, and reading it whole could exhaust memory (a store
+/// file that is 1 GiB, or that never ends).
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+
+/// The most keys one listing may hold when `max_records` is not called:
+/// the default of `registry.max_records`.
+pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct FsStore {
@@ -25,6 +56,8 @@ pub struct FsStore {
     /// A configured root that does not exist is a mistake (a typo in
     /// `registry.path`), not an empty store.
     must_exist: bool,
+    /// The most keys one listing may hold (`registry.max_records`).
+    max_records: usize,
 }
 
 impl FsStore {
@@ -34,6 +67,7 @@ impl FsStore {
             shown_root: root.to_path_buf(),
             root: cwd.join(root),
             must_exist: false,
+            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 
@@ -45,8 +79,20 @@ impl FsStore {
         self
     }
 
+    /// A listing of more than `max` keys is an error that says so
+    /// (`registry.max_records`), not a truncated answer. At least 1.
+    #[must_use]
+    pub fn max_records(mut self, max: usize) -> Self {
+        self.max_records = max.max(1);
+        self
+    }
+
     fn path_of(&self, key: &RecordKey) -> PathBuf {
         self.root.join(key.relative_path())
+    }
+
+    fn shown_path_of(&self, key: &RecordKey) -> PathBuf {
+        self.shown_root.join(key.relative_path())
     }
 
     async fn blocking<T: Send + 'static>(
@@ -60,19 +106,31 @@ impl FsStore {
     }
 
     fn write(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
+        if document.len() as u64 > MAX_RECORD_BYTES {
+            return Err(StoreError::Failed(format!(
+                "refusing to write the record of {key}: it is {} bytes, over the limit of \
+                 {MAX_RECORD_BYTES} bytes (1 MiB) a record may have",
+                document.len()
+            )));
+        }
         let dir = self.root.join(key.name());
         let fail = |what: &str, path: &Path, e: io::Error| {
             StoreError::Failed(format!(
                 "cannot {what} {}: {e}; check that registry.path ({}) is a writable directory",
                 path.display(),
-                self.shown_root.display()
+                show(&self.shown_root)
             ))
         };
         fs::create_dir_all(&dir).map_err(|e| fail("create directory", &dir, e))?;
         self.check_inside_root(&dir)?;
-        let prefix = format!(".{}.", key.version());
+        // Leftovers of killed writers go before this write adds its own.
+        temp::remove_stale(&dir, key.name(), SystemTime::now());
+        let prefix = temp::prefix(key.version());
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
+        builder
+            .prefix(&prefix)
+            .rand_bytes(temp::RANDOM_LEN)
+            .suffix(temp::SUFFIX);
         // tempfile creates files readable by their owner only; a record is
         // shared data, so it gets the usual 0666 less the umask, like any
         // file a tool writes.
@@ -100,33 +158,54 @@ impl FsStore {
     fn check_inside_root(&self, dir: &Path) -> Result<(), StoreError> {
         let resolve = |p: &Path| {
             fs::canonicalize(p)
-                .map_err(|e| StoreError::Failed(format!("cannot resolve {}: {e}", p.display())))
+                .map_err(|e| StoreError::Failed(format!("cannot resolve {}: {e}", show(p))))
         };
         let (root, dir_resolved) = (resolve(&self.root)?, resolve(dir)?);
         if dir_resolved.parent() != Some(root.as_path()) {
             return Err(StoreError::Failed(format!(
                 "refusing to write: {} resolves to {}, outside the store root {}",
-                dir.display(),
-                dir_resolved.display(),
-                root.display()
+                show(dir),
+                show(&dir_resolved),
+                show(&root)
             )));
         }
         Ok(())
     }
 
-    fn read(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = self.path_of(key);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Failed(format!(
-                "cannot read {}: {e}",
-                path.display()
+    /// Refuses a record directory that is a symbolic link: reading or
+    /// deleting through it would reach outside the root. `Ok(false)` when
+    /// there is no such directory.
+    fn real_record_dir(&self, key: &RecordKey) -> Result<bool, StoreError> {
+        let dir = self.root.join(key.name());
+        match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(StoreError::Failed(format!(
+                "{} is {}: the filesystem store does not follow links out of its root",
+                show(&self.shown_root.join(key.name())),
+                describe(&dir, meta.file_type())
             ))),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            // Not a directory, unreadable: the read of the record says so.
+            Err(_) => Ok(true),
         }
     }
 
+    fn read(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.real_record_dir(key)? {
+            return Ok(None);
+        }
+        read::regular_file(
+            &self.path_of(key),
+            &self.shown_path_of(key),
+            MAX_RECORD_BYTES,
+        )
+        .map_err(|e| StoreError::Failed(e.0))
+    }
+
     fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        if !self.real_record_dir(key)? {
+            return Ok(());
+        }
         let path = self.path_of(key);
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -134,7 +213,7 @@ impl FsStore {
             Err(e) => {
                 return Err(StoreError::Failed(format!(
                     "cannot delete {}: {e}",
-                    path.display()
+                    show(&path)
                 )));
             }
         }
@@ -146,12 +225,75 @@ impl FsStore {
         Ok(())
     }
 
+    /// Deletes the record of `key` only while it holds `expected`, with no
+    /// window in which a newer record could be lost: the record is first
+    /// moved aside (a rename, atomic) under a temporary name of imglife's
+    /// own pattern, compared there, and either dropped or linked back. A
+    /// link never replaces an existing name, so a record written meanwhile
+    /// stays and the moved-aside one is the one dropped. Readers may miss
+    /// the record for the moment it is aside; nothing is ever lost.
+    fn remove_if_unchanged(&self, key: &RecordKey, expected: &[u8]) -> Result<bool, StoreError> {
+        if !self.real_record_dir(key)? {
+            return Ok(false);
+        }
+        let path = self.path_of(key);
+        let Some(dir) = path.parent() else {
+            return Ok(false);
+        };
+        let fail = |what: &str, e: io::Error| {
+            StoreError::Failed(format!(
+                "cannot {what} {}: {e}",
+                show(&self.shown_path_of(key))
+            ))
+        };
+        // An empty file of the temporary pattern, replaced by the record.
+        let aside = tempfile::Builder::new()
+            .prefix(&temp::prefix(key.version()))
+            .rand_bytes(temp::RANDOM_LEN)
+            .suffix(temp::SUFFIX)
+            .tempfile_in(dir)
+            .map_err(|e| fail("set aside", e))?;
+        match fs::rename(&path, aside.path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(fail("set aside", e)),
+        }
+        // A rename keeps the record's age, and a concurrent write's clean-up
+        // removes temporary files over an hour old: made young at once, the
+        // moved-aside record is never taken for a killed writer's leftover.
+        let _ = File::open(aside.path()).and_then(|f| f.set_modified(SystemTime::now()));
+        let held = read::regular_file(aside.path(), &self.shown_path_of(key), MAX_RECORD_BYTES);
+        if matches!(&held, Ok(Some(bytes)) if bytes == expected) {
+            drop(aside); // removes the moved-aside record
+            let _ = fs::remove_dir(dir);
+            return Ok(true);
+        }
+        // Changed (or unreadable): back where it was, unless a newer
+        // record took the name meanwhile.
+        match fs::hard_link(aside.path(), &path) {
+            Ok(()) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => {
+                // Keep the moved-aside record rather than lose it.
+                let kept = aside
+                    .into_temp_path()
+                    .keep()
+                    .map_err(|k| fail("keep", k.error))?;
+                Err(StoreError::Failed(format!(
+                    "cannot put back {} after checking it ({e}); it is kept as {}",
+                    show(&self.shown_path_of(key)),
+                    show(&kept)
+                )))
+            }
+        }
+    }
+
     fn scan(&self) -> Result<Vec<RecordKey>, StoreError> {
         let fail = |path: &Path, e: io::Error| {
             StoreError::Failed(format!(
                 "cannot list {}: {e}; check registry.path ({})",
-                path.display(),
-                self.shown_root.display()
+                show(path),
+                show(&self.shown_root)
             ))
         };
         let entries = match fs::read_dir(&self.root) {
@@ -160,7 +302,7 @@ impl FsStore {
                 return Err(StoreError::Failed(format!(
                     "registry.path {} does not exist; check the path (or register a record \
                      there first)",
-                    self.shown_root.display()
+                    show(&self.shown_root)
                 )));
             }
             // The implicit default store that nobody has written to yet is
@@ -171,39 +313,105 @@ impl FsStore {
         let mut keys = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| fail(&self.root, e))?;
+            // The entry's own type: a link is not followed (d_type/lstat).
+            let kind = entry.file_type().map_err(|e| fail(&entry.path(), e))?;
+            let path = entry.path();
             let Ok(name) = entry.file_name().into_string() else {
+                skipped(&path, "its name is not UTF-8, so it is no repository");
                 continue;
             };
-            if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if name.starts_with('.') {
                 continue;
             }
-            let dir = entry.path();
-            for file in fs::read_dir(&dir).map_err(|e| fail(&dir, e))? {
-                let file = file.map_err(|e| fail(&dir, e))?;
-                let Ok(file_name) = file.file_name().into_string() else {
-                    continue;
-                };
-                let Some(version) = file_name.strip_suffix(RECORD_EXTENSION) else {
-                    continue;
-                };
-                if file_name.starts_with('.') {
-                    continue; // a temporary file of a write in progress
+            if kind.is_symlink() {
+                skipped(
+                    &path,
+                    &format!(
+                        "it is {}; the filesystem store does not follow links",
+                        describe(&path, kind)
+                    ),
+                );
+                continue;
+            }
+            if !kind.is_dir() {
+                if !kind.is_file() {
+                    skipped(
+                        &path,
+                        &format!(
+                            "it is {}, where only repository directories belong",
+                            describe(&path, kind)
+                        ),
+                    );
                 }
+                // A regular file beside the repositories (a README): not
+                // a record, nothing to say.
+                continue;
+            }
+            for file in fs::read_dir(&path).map_err(|e| fail(&path, e))? {
+                let file = file.map_err(|e| fail(&path, e))?;
+                let file_path = file.path();
+                let Ok(file_name) = file.file_name().into_string() else {
+                    skipped(&file_path, "its name is not UTF-8, so it is no record");
+                    continue;
+                };
+                // Dot files: temporary files of writes (`.<version>.*.tmp`)
+                // and anything else hidden.
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                let Some(version) = file_name.strip_suffix(RECORD_EXTENSION) else {
+                    if let Ok(kind) = file.file_type()
+                        && !kind.is_file()
+                        && !kind.is_dir()
+                    {
+                        skipped(
+                            &file_path,
+                            &format!("it is {} and no record", describe(&file_path, kind)),
+                        );
+                    }
+                    continue;
+                };
+                // Named like a record: listed whatever it is, so that its
+                // read fails and names it (a FIFO, a link) by key.
                 match RecordKey::from_parts(&name, version) {
-                    Ok(key) => keys.push(key),
-                    Err(e) => tracing::warn!("ignoring {}: {e}", file.path().display()),
+                    Ok(key) => {
+                        if keys.len() == self.max_records {
+                            return Err(self.too_many());
+                        }
+                        keys.push(key);
+                    }
+                    Err(e) => tracing::warn!(
+                        "ignoring {}: {}",
+                        show(&file_path),
+                        imglife_domain::text::escape(&e.to_string())
+                    ),
                 }
             }
         }
         Ok(keys)
     }
+
+    fn too_many(&self) -> StoreError {
+        StoreError::Failed(format!(
+            "the filesystem store at {} holds more than {} records, the most one listing may \
+             hold (registry.max_records); raise registry.max_records \
+             (IMGLIFE_REGISTRY__MAX_RECORDS) if the store really is that large",
+            show(&self.shown_root),
+            self.max_records
+        ))
+    }
+}
+
+/// A store entry left out of a listing, named for the person reading the
+/// log (the path escaped: file names are outside text).
+fn skipped(path: &Path, why: &str) {
+    tracing::warn!("skipping {}: {why}", show(path));
 }
 
 #[async_trait]
 impl RecordReader for FsStore {
     fn location(&self, key: &RecordKey) -> String {
-        let path = self.shown_root.join(key.relative_path());
-        format!("filesystem {}", path.display())
+        format!("filesystem {}", self.shown_path_of(key).display())
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
@@ -232,5 +440,15 @@ impl RecordStore for FsStore {
     async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.blocking(move |store| store.remove(&key)).await
+    }
+
+    async fn delete_if_unchanged(
+        &self,
+        key: &RecordKey,
+        expected: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (key, expected) = (key.clone(), expected.to_vec());
+        self.blocking(move |store| store.remove_if_unchanged(&key, &expected))
+            .await
     }
 }

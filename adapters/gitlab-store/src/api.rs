@@ -18,7 +18,47 @@ pub(crate) struct Package {
 pub(crate) struct PackageFile {
     pub id: u64,
     pub file_name: String,
+    /// Hex SHA-256 of the file, as GitLab lists it.
+    #[serde(default)]
+    pub file_sha256: Option<String>,
 }
+
+/// An item of a paginated list, known by its id: a page whose items were
+/// all read before is a page that repeats.
+pub(crate) trait Listed {
+    fn id(&self) -> u64;
+
+    /// Whether its texts are within GitLab's own limits; a listing keeps
+    /// only items that are, so that what it holds stays bounded by the
+    /// number of items.
+    fn fits(&self) -> bool;
+}
+
+/// GitLab's longest package name, version and file name.
+pub(crate) const MAX_NAME: usize = 255;
+
+impl Listed for Package {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn fits(&self) -> bool {
+        self.name.len() <= MAX_NAME && self.version.len() <= MAX_NAME
+    }
+}
+
+impl Listed for PackageFile {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn fits(&self) -> bool {
+        self.file_name.len() <= MAX_NAME
+    }
+}
+
+/// Items asked for per page (GitLab's maximum).
+pub(crate) const PER_PAGE: u64 = 100;
 
 /// Builds URLs below `/api/v4/projects/:id`; the project path is one
 /// segment, so its `/` is sent as `%2F` as GitLab requires.
@@ -55,7 +95,7 @@ impl Endpoints {
             let mut query = url.query_pairs_mut();
             query
                 .append_pair("package_type", "generic")
-                .append_pair("per_page", "100")
+                .append_pair("per_page", &PER_PAGE.to_string())
                 .append_pair("page", page)
                 .append_pair("order_by", "created_at")
                 .append_pair("sort", "asc");
@@ -81,7 +121,7 @@ impl Endpoints {
     pub fn package_files(&self, package_id: u64, page: &str) -> Url {
         let mut url = self.with(&["packages", &package_id.to_string(), "package_files"]);
         url.query_pairs_mut()
-            .append_pair("per_page", "100")
+            .append_pair("per_page", &PER_PAGE.to_string())
             .append_pair("page", page);
         url
     }
@@ -168,4 +208,16 @@ impl Answer {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+}
+
+/// Lower-case hex SHA-256, as GitLab lists `file_sha256`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }

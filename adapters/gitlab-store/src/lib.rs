@@ -8,6 +8,7 @@
 
 mod api;
 mod errors;
+mod pages;
 mod settings;
 mod store;
 mod token;

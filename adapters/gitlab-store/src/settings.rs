@@ -55,7 +55,13 @@ pub struct GitlabSettings {
     pub(crate) request_timeout: Duration,
     /// Parallel downloads when reading many records.
     pub(crate) concurrency: usize,
+    /// The most packages one listing may hold (`registry.max_records`):
+    /// past it a listing is an error, never a truncated answer.
+    pub(crate) max_records: usize,
 }
+
+/// `registry.max_records` when not set (the configuration's default).
+const DEFAULT_MAX_RECORDS: usize = 100_000;
 
 impl GitlabSettings {
     /// `url_key` names the key the URL came from (`registry.api_url` or
@@ -101,6 +107,7 @@ impl GitlabSettings {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             concurrency: 16,
+            max_records: DEFAULT_MAX_RECORDS,
         })
     }
 
@@ -120,6 +127,14 @@ impl GitlabSettings {
     #[must_use]
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The most packages one listing may hold (`registry.max_records`);
+    /// at least 1.
+    #[must_use]
+    pub fn with_max_records(mut self, max_records: usize) -> Self {
+        self.max_records = max_records.max(1);
         self
     }
 }

@@ -11,17 +11,20 @@ use imglife_http::message::error_text;
 use imglife_http::{Attempt, BodyError, Cause, CauseKind, ClientOptions, Redirects, Transport};
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::api::{Answer, Call, Endpoints, PAGE_LIMIT, Package, PackageFile, RECORD_LIMIT};
+use crate::api::{
+    Answer, Call, Endpoints, Listed, PAGE_LIMIT, Package, PackageFile, RECORD_LIMIT, sha256_hex,
+};
 use crate::errors::{Context, from_status};
+use crate::pages::Listing;
 use crate::settings::{GitlabSettings, SettingsError};
 
 /// Redirect hops followed on a download (object storage answers with one).
 const MAX_REDIRECTS: usize = 5;
 
-/// Listing pages GitLab may announce: 1,000 pages of 100 packages is
-/// 100,000 records. A server announcing more is refused rather than
-/// trusted with as many requests.
-const MAX_LIST_PAGES: u64 = 1_000;
+/// Listing pages read at once: each answer may be up to `PAGE_LIMIT`
+/// (4 MiB), so this bounds what a hostile server can make a listing hold
+/// while reading (32 MiB).
+const MAX_PAGES_IN_FLIGHT: usize = 8;
 
 #[derive(Debug)]
 pub struct GitlabStore {
@@ -41,7 +44,10 @@ impl GitlabStore {
     /// Builds the HTTP client (through the HTTP foundation, which owns the
     /// trust roots).
     pub fn new(settings: GitlabSettings) -> Result<Self, SettingsError> {
+        // Inside GitLab CI, a self-signed or private instance's CA comes
+        // from the runner (`CI_SERVER_TLS_CA_FILE`); elsewhere it is unset.
         let options = ClientOptions::new(Transport::Network, settings.connect_timeout)
+            .trust_gitlab_ci_server()
             .request_timeout(settings.request_timeout)
             // Redirects are followed by hand: the token must never travel
             // to another origin, and PRIVATE-TOKEN is not a header reqwest
@@ -185,6 +191,19 @@ impl GitlabStore {
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
 
+    /// `DELETE`s `url`; gone already (404) is as good as deleted.
+    async fn delete_at(&self, url: url::Url, action: &str) -> Result<(), StoreError> {
+        let answer = self.send(&Call::delete(url), action, true).await?;
+        match answer.status.as_u16() {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(from_status(
+                answer.status,
+                &answer.text(),
+                &self.context(action),
+            )),
+        }
+    }
+
     /// `PUT`s the record once; `DuplicateDenied` when the namespace forbids
     /// a second file of the same name.
     ///
@@ -264,55 +283,75 @@ impl GitlabStore {
         exact: Option<(&str, &str)>,
         action: &str,
     ) -> Result<Vec<Package>, StoreError> {
-        self.all_pages(|page| self.endpoints.packages(page, exact), action)
-            .await
-    }
-
-    async fn files(&self, package_id: u64, action: &str) -> Result<Vec<PackageFile>, StoreError> {
         self.all_pages(
-            |page| self.endpoints.package_files(package_id, page),
+            |page| self.endpoints.packages(page, exact),
+            "packages",
             action,
         )
         .await
     }
 
-    /// Reads a paginated list to its end, following `X-Next-Page`: GitLab
-    /// stops sending totals past 10,000, so they cannot be relied on.
-    async fn all_pages<T: serde::de::DeserializeOwned>(
+    async fn files(&self, package_id: u64, action: &str) -> Result<Vec<PackageFile>, StoreError> {
+        self.all_pages(
+            |page| self.endpoints.package_files(package_id, page),
+            &format!("files of package {package_id}"),
+            action,
+        )
+        .await
+    }
+
+    /// Reads a paginated list to its end (see `pages` for what is not
+    /// trusted): every page at once while GitLab announces how many there
+    /// are, else following `X-Next-Page`, since GitLab stops sending totals
+    /// past 10,000 items.
+    async fn all_pages<T: serde::de::DeserializeOwned + Listed>(
         &self,
         url_of: impl Fn(&str) -> url::Url,
+        what: &str,
         action: &str,
     ) -> Result<Vec<T>, StoreError> {
+        let mut listing = Listing::new(action, what, self.settings.max_records);
         let first = self.page(&url_of("1"), action).await?;
-        let mut all: Vec<T> = parse_json(&first, action)?;
+        listing.add("1", parse_page(&first, "1", what, action)?)?;
         // While GitLab still counts (at most 10,000 items), every page is
-        // known from the first answer: fetch the rest at once, bounded.
-        if let Some(total) = first.total_pages.filter(|_| first.next_page.is_some()) {
-            if total > MAX_LIST_PAGES {
-                return Err(StoreError::Failed(format!(
-                    "{action}: GitLab announces {total} pages of packages (X-Total-Pages); imglife \
-                     reads at most {MAX_LIST_PAGES} pages of 100"
-                )));
+        // known from the first answer: once the total is within the caps,
+        // fetch the rest at once, a bounded number at a time.
+        if let Some(total) = first
+            .total_pages
+            .filter(|total| *total >= 2 && first.next_page.is_some())
+        {
+            listing.check_total(total)?;
+            // Each page is parsed as soon as it is read, so a page waiting
+            // for its turn holds its items, not its body.
+            let mut pages = futures_util::stream::iter(2..=total)
+                .map(|page| {
+                    let url = url_of(&page.to_string());
+                    async move {
+                        let number = page.to_string();
+                        let items = self
+                            .page(&url, action)
+                            .await
+                            .and_then(|answer| parse_page(&answer, &number, what, action));
+                        (number, items)
+                    }
+                })
+                .buffered(self.settings.concurrency.min(MAX_PAGES_IN_FLIGHT));
+            while let Some((page, items)) = pages.next().await {
+                listing.add(&page, items?)?;
             }
-            let urls = (2..=total).map(|p| url_of(&p.to_string()));
-            let mut answers = futures_util::stream::iter(urls)
-                .map(|url| async move { self.page(&url, action).await })
-                .buffered(self.settings.concurrency);
-            while let Some(answer) = answers.next().await {
-                all.extend(parse_json::<Vec<T>>(&answer?, action)?);
-            }
-            return Ok(all);
+            return Ok(listing.into_items());
         }
         // Past 10,000 GitLab sends no totals: follow X-Next-Page.
         let mut page = "1".to_owned();
         let mut answer = first;
         loop {
-            match next(&page, answer.next_page.as_deref(), action)? {
-                Some(n) => page = n,
-                None => return Ok(all),
+            match listing.next(&page, answer.next_page.as_deref())? {
+                Some(next) => page = next,
+                None => return Ok(listing.into_items()),
             }
+            listing.may_request_another()?;
             answer = self.page(&url_of(&page), action).await?;
-            all.extend(parse_json::<Vec<T>>(&answer, action)?);
+            listing.add(&page, parse_page(&answer, &page, what, action)?)?;
         }
     }
 
@@ -391,29 +430,18 @@ impl GitlabStore {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+/// The items of one listing page.
+fn parse_page<T: serde::de::DeserializeOwned>(
     answer: &Answer,
+    page: &str,
+    what: &str,
     action: &str,
-) -> Result<T, StoreError> {
+) -> Result<Vec<T>, StoreError> {
     serde_json::from_slice(&answer.body).map_err(|e| {
         StoreError::Failed(format!(
-            "{action}: GitLab answered with JSON that does not parse as expected: {e}"
+            "{action}: page {page} of {what} is not the JSON list GitLab sends: {e}"
         ))
     })
-}
-
-/// The next page from `X-Next-Page` ("" on the last page), refusing a
-/// server that sends us back to a page already read.
-fn next(current: &str, header: Option<&str>, action: &str) -> Result<Option<String>, StoreError> {
-    let Some(next) = header.map(str::trim).filter(|n| !n.is_empty()) else {
-        return Ok(None);
-    };
-    match (current.parse::<u64>(), next.parse::<u64>()) {
-        (Ok(c), Ok(n)) if n > c => Ok(Some(next.to_owned())),
-        _ => Err(StoreError::Failed(format!(
-            "{action}: GitLab's pagination is inconsistent (page {current} points to page '{next}')"
-        ))),
-    }
 }
 
 #[async_trait]
@@ -475,6 +503,50 @@ impl RecordStore for GitlabStore {
         }
     }
 
+    /// Deletes exactly the package file that holds `expected`: GitLab
+    /// serves the newest `record.json` of a package, so that file (and the
+    /// older ones it hides) goes only while its listed SHA-256 is that of
+    /// `expected`. A record registered again meanwhile is a newer file with
+    /// a higher id, and is never among those deleted; the package itself
+    /// goes only once no file is left in it.
+    async fn delete_if_unchanged(
+        &self,
+        key: &RecordKey,
+        expected: &[u8],
+    ) -> Result<bool, StoreError> {
+        let action = "deleting the record";
+        let want = sha256_hex(expected);
+        let packages = self
+            .packages(Some((key.name(), key.version())), action)
+            .await?;
+        let mut deleted = false;
+        for package in packages
+            .iter()
+            .filter(|p| p.name == key.name() && p.version == key.version())
+        {
+            let files = self.files(package.id, action).await?;
+            let records = files.iter().filter(|f| f.file_name == RECORD_FILE_NAME);
+            let Some(current) = records.clone().max_by_key(|f| f.id) else {
+                continue;
+            };
+            if current.file_sha256.as_deref() != Some(want.as_str()) {
+                return Ok(false);
+            }
+            for file in records.filter(|f| f.id <= current.id) {
+                let url = self.endpoints.package_file(package.id, file.id);
+                self.delete_at(url, action).await?;
+            }
+            deleted = true;
+            // An emptied package would still be listed: it goes too, unless
+            // a file arrived meanwhile.
+            if self.files(package.id, action).await?.is_empty() {
+                let url = self.endpoints.package(package.id);
+                self.delete_at(url, action).await?;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Deletes the key's whole package: it holds nothing but the record,
     /// and GitLab keeps a package whose last file was deleted, which would
     /// still be listed.
@@ -487,38 +559,9 @@ impl RecordStore for GitlabStore {
             .iter()
             .filter(|p| p.name == key.name() && p.version == key.version())
         {
-            let answer = self
-                .send(
-                    &Call::delete(self.endpoints.package(package.id)),
-                    action,
-                    true,
-                )
+            self.delete_at(self.endpoints.package(package.id), action)
                 .await?;
-            match answer.status.as_u16() {
-                200 | 204 | 404 => {}
-                _ => {
-                    return Err(from_status(
-                        answer.status,
-                        &answer.text(),
-                        &self.context(action),
-                    ));
-                }
-            }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pagination_must_move_forward() {
-        assert_eq!(next("1", Some("2"), "x"), Ok(Some("2".to_owned())));
-        assert_eq!(next("3", Some(""), "x"), Ok(None));
-        assert_eq!(next("3", None, "x"), Ok(None));
-        assert!(next("3", Some("3"), "x").is_err());
-        assert!(next("3", Some("abc"), "x").is_err());
     }
 }

@@ -16,6 +16,11 @@ pub enum Transport {
     PlainOnly,
     /// A unix socket (a Docker daemon's); plain HTTP over it.
     UnixSocket(PathBuf),
+    /// TCP with mutual TLS to one server (a Docker daemon with
+    /// `--tlsverify`): trust only `ca` (PEM) and present `identity` (PEM
+    /// certificate and private key), as the docker CLI does with
+    /// `DOCKER_CERT_PATH`.
+    MutualTls { ca: Vec<u8>, identity: Vec<u8> },
 }
 
 /// Whether redirects are followed by the client.
@@ -37,6 +42,10 @@ pub struct ClientOptions {
     /// when the caller bounds the whole operation itself.
     pub request_timeout: Option<Duration>,
     pub redirects: Redirects,
+    /// Also trust the CA GitLab CI hands the job for its own server
+    /// (`CI_SERVER_TLS_CA_FILE`): for clients of the GitLab instance and of
+    /// its container registry only.
+    pub gitlab_ci_server: bool,
 }
 
 impl ClientOptions {
@@ -46,7 +55,15 @@ impl ClientOptions {
             connect_timeout,
             request_timeout: None,
             redirects: Redirects::Follow,
+            gitlab_ci_server: false,
         }
+    }
+
+    /// See `gitlab_ci_server`.
+    #[must_use]
+    pub fn trust_gitlab_ci_server(mut self) -> Self {
+        self.gitlab_ci_server = true;
+        self
     }
 
     #[must_use]
@@ -97,6 +114,14 @@ pub fn client(options: &ClientOptions) -> Result<reqwest::Client, HttpError> {
     if let Some(timeout) = options.request_timeout {
         builder = builder.timeout(timeout);
     }
+    if options.gitlab_ci_server && options.transport == Transport::Network {
+        builder = builder.tls_certs_merge(
+            trust::gitlab_ci_server()
+                .map_err(HttpError)?
+                .iter()
+                .cloned(),
+        );
+    }
     builder = match &options.transport {
         Transport::Network => match trust::roots().map_err(HttpError)? {
             Roots::Only(certs) => builder.tls_certs_only(certs.iter().cloned()),
@@ -105,6 +130,17 @@ pub fn client(options: &ClientOptions) -> Result<reqwest::Client, HttpError> {
         // No roots to load: an empty "only" list skips the system scan.
         Transport::PlainOnly => builder.tls_certs_only(Vec::new()),
         Transport::UnixSocket(path) => builder.tls_certs_only(Vec::new()).unix_socket(path.clone()),
+        Transport::MutualTls { ca, identity } => {
+            let ca = reqwest::Certificate::from_pem_bundle(ca)
+                .map_err(|e| HttpError(format!("the CA certificate does not parse: {e}")))?;
+            let identity = reqwest::Identity::from_pem(identity).map_err(|e| {
+                HttpError(format!(
+                    "the client certificate and key do not parse: {}",
+                    crate::Cause::of(&e)
+                ))
+            })?;
+            builder.tls_certs_only(ca).identity(identity)
+        }
     };
     builder.build().map_err(|e| {
         HttpError(format!(

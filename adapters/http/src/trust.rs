@@ -54,6 +54,33 @@ pub fn roots() -> Result<&'static Roots, String> {
         .map_err(Clone::clone)
 }
 
+/// The CA of the GitLab instance a CI job runs for, from the file the runner
+/// names in `CI_SERVER_TLS_CA_FILE` (a self-signed or private GitLab);
+/// empty when unset. Read once.
+pub fn gitlab_ci_server() -> Result<&'static [Certificate], String> {
+    static CA: OnceLock<Result<Vec<Certificate>, String>> = OnceLock::new();
+    CA.get_or_init(|| {
+        let Some(path) = std::env::var_os("CI_SERVER_TLS_CA_FILE").filter(|v| !v.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let path = Path::new(&path);
+        let pem = read_pem_file(path).map_err(|e| {
+            format!(
+                "CI_SERVER_TLS_CA_FILE={}: cannot be read: {e}",
+                path.display()
+            )
+        })?;
+        parse(&pem).map_err(|e| {
+            format!(
+                "CI_SERVER_TLS_CA_FILE={} does not hold PEM certificates ({e})",
+                path.display()
+            )
+        })
+    })
+    .as_deref()
+    .map_err(Clone::clone)
+}
+
 fn load(
     bundles: &[&str],
     cert_file: Option<&Path>,

@@ -1,7 +1,8 @@
 //! A registry client for exactly what the inspection needs: manifests,
 //! blobs and the tag list of one repository, with the registry's
 //! authentication flows (none, Basic, and Bearer tokens from the token
-//! service a 401 challenge names).
+//! service a 401 challenge names: anonymous, for a user name and password,
+//! or for an identity token; see `token.rs`).
 //!
 //! It replaces oci-client for three measured reasons: oci-client's
 //! `Client::try_from` builds a throwaway default HTTP client, which scans
@@ -18,9 +19,10 @@ use std::time::Duration;
 use imglife_http::{BodyError, Challenge};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::realm;
+use crate::token::{self, Grant};
 
 /// The most of a manifest or index read, as containerd limits it.
 pub const MANIFEST_LIMIT: usize = 4 * 1024 * 1024;
@@ -37,6 +39,9 @@ pub enum Auth {
     Basic(String, String),
     /// Sent as is as a bearer token (`IMGLIFE_<HOST>_TOKEN`).
     Bearer(String),
+    /// An OAuth2 refresh token (a Docker config's `identitytoken`),
+    /// exchanged at the token service for a bearer token (`token.rs`).
+    IdentityToken(String),
 }
 
 /// One error of a registry's error envelope (`{"errors": [...]}`).
@@ -95,7 +100,8 @@ impl Fault {
 /// A successful answer.
 pub struct Reply {
     pub bytes: Vec<u8>,
-    /// `Docker-Content-Digest`, when sent.
+    /// `Docker-Content-Digest` as the registry sent it (`finish`); for a
+    /// manifest, the digest computed from `bytes` (`manifest`).
     pub digest: Option<String>,
 }
 
@@ -147,7 +153,11 @@ impl RegistryClient {
         }
     }
 
-    /// `GET /v2/<repository>/manifests/<reference>`.
+    /// `GET /v2/<repository>/manifests/<reference>`. The digest of the
+    /// reply is always computed from the bytes read, never taken from the
+    /// registry: by digest, the bytes must hash to the reference; by tag,
+    /// to `Docker-Content-Digest` when the registry sends one (sha256 or
+    /// sha512; its algorithm is the one the digest is given in).
     pub async fn manifest(&self, reference: &str, accept: &[&str]) -> Result<Reply, Fault> {
         let Reply { bytes, digest } = self
             .get(
@@ -156,15 +166,33 @@ impl RegistryClient {
                 MANIFEST_LIMIT,
             )
             .await?;
-        // Content addressed by digest must match it; otherwise report the
-        // registry's digest (for an index: the index's own).
-        let computed = format!("sha256:{}", sha256_hex(&bytes));
-        if reference.starts_with("sha256:") && reference != computed {
-            return Err(Fault::Digest(format!(
-                "the manifest {reference} has the digest {computed}"
-            )));
-        }
-        let digest = digest.filter(|d| d.contains(':')).unwrap_or(computed);
+        let digest = if reference.contains(':') {
+            // A tag never holds ':'; a digest always does.
+            verify(reference, &bytes, "the manifest")?;
+            reference.to_owned()
+        } else {
+            match digest.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(announced) => match digest_of(announced, &bytes) {
+                    Some(computed) if computed == announced => computed,
+                    Some(computed) => {
+                        return Err(Fault::Digest(format!(
+                            "the registry's Docker-Content-Digest is {}, but the {} bytes read \
+                             have the digest {computed}",
+                            shown(announced),
+                            bytes.len()
+                        )));
+                    }
+                    None => {
+                        tracing::debug!(
+                            header = %shown(announced),
+                            "Docker-Content-Digest of an unknown algorithm; recording sha256"
+                        );
+                        sha256_digest(&bytes)
+                    }
+                },
+                None => sha256_digest(&bytes),
+            }
+        };
         Ok(Reply {
             bytes,
             digest: Some(digest),
@@ -173,18 +201,12 @@ impl RegistryClient {
 
     /// `GET /v2/<repository>/blobs/<digest>`, redirects followed (reqwest
     /// drops the Authorization header when a redirect leaves the host).
+    /// The bytes must hash to `digest`.
     pub async fn blob(&self, digest: &str) -> Result<Vec<u8>, Fault> {
         let reply = self
             .get(&format!("blobs/{digest}"), None, CONFIG_LIMIT)
             .await?;
-        if let Some(hex) = digest.strip_prefix("sha256:") {
-            let computed = sha256_hex(&reply.bytes);
-            if computed != hex {
-                return Err(Fault::Digest(format!(
-                    "the blob {digest} has the digest sha256:{computed}"
-                )));
-            }
-        }
+        verify(digest, &reply.bytes, "the blob")?;
         Ok(reply.bytes)
     }
 
@@ -261,56 +283,30 @@ impl RegistryClient {
                 "the registry's challenge names no token service".to_owned(),
             ));
         };
-        if matches!(self.auth, Auth::Basic(..)) {
+        let grant = match &self.auth {
+            Auth::Anonymous => Grant::Anonymous,
+            Auth::Basic(user, pass) => Grant::Basic(user, pass),
+            Auth::IdentityToken(token) => Grant::RefreshToken(token),
+            Auth::Bearer(_) => return Ok(None),
+        };
+        if !matches!(grant, Grant::Anonymous) {
             realm::check_realm(realm_url, &self.insecure).map_err(Fault::Realm)?;
         }
         let scope = format!("repository:{}:pull", self.repository);
-        let mut query = vec![("scope", scope)];
-        if let Some(service) = challenge.param("service") {
-            query.push(("service", service.to_owned()));
-        }
-        let mut request = self.http.get(realm_url).query(&query);
-        if let Auth::Basic(user, pass) = &self.auth {
-            request = request.basic_auth(user, Some(pass));
-        }
-        let response = request.send().await.map_err(Fault::Transport)?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Ok(None); // reported as the original 401
-        }
-        if !status.is_success() {
-            return Err(Fault::Token(format!(
-                "the token service {realm_url} answered HTTP {}",
-                status.as_u16()
-            )));
-        }
-        #[derive(Deserialize)]
-        struct TokenReply {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let bytes = read(
-            response,
-            ANSWER_LIMIT,
-            &format!("the token service {realm_url}"),
+        let token = token::fetch(
+            &self.http,
+            realm_url,
+            challenge.param("service"),
+            &scope,
+            grant,
         )
         .await?;
-        let reply: TokenReply = serde_json::from_slice(&bytes).map_err(|e| {
-            Fault::Token(format!(
-                "the token service {realm_url} answered with something that is not a token ({e})"
-            ))
-        })?;
-        match reply.token.or(reply.access_token).filter(|t| !t.is_empty()) {
-            Some(token) => Ok(Some(Session::Token(token))),
-            None => Err(Fault::Token(format!(
-                "the token service {realm_url} sent no token"
-            ))),
-        }
+        Ok(token.map(Session::Token))
     }
 }
 
 /// A body, at most `limit` bytes of it.
-async fn read(response: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, Fault> {
+pub async fn read(response: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, Fault> {
     imglife_http::read_limited(response, limit)
         .await
         .map_err(|e| match e {
@@ -321,14 +317,54 @@ async fn read(response: reqwest::Response, limit: usize, what: &str) -> Result<V
         })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Content addressed by `expected` (`algorithm:hex`) must hash to it.
+fn verify(expected: &str, bytes: &[u8], what: &str) -> Result<(), Fault> {
+    match digest_of(expected, bytes) {
+        Some(computed) if computed == expected => Ok(()),
+        Some(computed) => Err(Fault::Digest(format!(
+            "{what} {} has the digest {computed}",
+            shown(expected)
+        ))),
+        None => Err(Fault::Digest(format!(
+            "{what} {} cannot be verified: imglife checks sha256 and sha512 digests only",
+            shown(expected)
+        ))),
+    }
+}
+
+/// The digest of `bytes` in the algorithm of `like` (`sha256:...`,
+/// `sha512:...`); `None` for another algorithm.
+fn digest_of(like: &str, bytes: &[u8]) -> Option<String> {
+    match like.split_once(':').map(|(algorithm, _)| algorithm) {
+        Some("sha256") => Some(sha256_digest(bytes)),
+        Some("sha512") => Some(format!("sha512:{}", hex(&Sha512::digest(bytes)))),
+        _ => None,
+    }
+}
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    Sha256::digest(bytes)
+    bytes
         .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, b| {
             let _ = write!(hex, "{b:02x}");
             hex
         })
+}
+
+/// A digest from outside (a header, a descriptor) for a message: escaped,
+/// and cut where no digest is that long.
+fn shown(digest: &str) -> String {
+    let cut: String = digest.chars().take(160).collect();
+    let mut text = escape(&cut).into_owned();
+    if digest.chars().nth(160).is_some() {
+        text.push('…');
+    }
+    text
 }
 
 async fn finish(response: reqwest::Response, limit: usize) -> Result<Reply, Fault> {
@@ -359,4 +395,46 @@ async fn finish(response: reqwest::Response, limit: usize) -> Result<Reply, Faul
         errors,
         retry_after,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // sha256("abc") and sha512("abc") (FIPS 180-2 test vectors).
+    const ABC_256: &str = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    const ABC_512: &str = "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+                           2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+
+    #[test]
+    fn digests_are_computed_in_the_algorithm_asked_for() {
+        assert_eq!(digest_of("sha256:x", b"abc").as_deref(), Some(ABC_256));
+        assert_eq!(digest_of("sha512:x", b"abc").as_deref(), Some(ABC_512));
+        assert_eq!(digest_of("md5:x", b"abc"), None);
+        assert_eq!(digest_of("garbage", b"abc"), None);
+    }
+
+    #[test]
+    fn content_must_hash_to_its_digest() {
+        verify(ABC_256, b"abc", "the blob").expect("sha256");
+        verify(ABC_512, b"abc", "the blob").expect("sha512");
+        let Err(Fault::Digest(e)) = verify(ABC_256, b"abd", "the blob") else {
+            panic!("a wrong sha256 passed");
+        };
+        assert!(
+            e.starts_with(&format!("the blob {ABC_256} has the digest sha256:")),
+            "{e}"
+        );
+        let Err(Fault::Digest(e)) = verify("blake3:00", b"abc", "the blob") else {
+            panic!("an unknown algorithm passed");
+        };
+        assert!(e.contains("sha256 and sha512"), "{e}");
+    }
+
+    #[test]
+    fn digests_from_outside_are_shown_escaped_and_cut() {
+        assert_eq!(shown("sha256:\u{1b}[2J"), "sha256:\\u{1b}[2J");
+        let long = "x".repeat(1000);
+        assert_eq!(shown(&long).chars().count(), 161);
+    }
 }

@@ -16,10 +16,14 @@ pub async fn inspect(
     options: &RegistryOptions,
     env: &EnvLookup,
 ) -> Result<ImageMetadata, MetadataError> {
+    // Messages and credentials use the host as the reference names it
+    // (`docker.io`); requests go to its API host (`registry-1.docker.io`).
     let host = image.domain();
-    let credential = credentials::resolve(host, env.as_ref())?;
-    tracing::debug!(%image, ?credential, "inspecting");
-    let (http, base) = transport::client(host, options)?;
+    let credential = credentials::resolve(host, image.path(), env.as_ref())?;
+    let api_host = transport::api_host(host);
+    tracing::debug!(%image, api_host, ?credential, "inspecting");
+    let ci_registry = env("CI_REGISTRY").is_some_and(|r| r.eq_ignore_ascii_case(host));
+    let (http, base) = transport::client(api_host, options, ci_registry)?;
     let session = Session {
         image,
         reference: reference(image),
@@ -66,13 +70,13 @@ struct Session<'a> {
 
 impl Session<'_> {
     async fn run(&self, wanted: Wanted) -> Result<ImageMetadata, MetadataError> {
-        let (bytes, digest) = match self.manifest(&self.reference, "the manifest").await {
+        let (bytes, digest) = match self.manifest(&self.reference, errors::TOP_MANIFEST).await {
             Err(MetadataError::NotFound(tag_missing)) => {
                 return Err(self.repository_or_tag_missing(tag_missing).await);
             }
             other => other?,
         };
-        let top = parse_manifest(&bytes, &self.what("the manifest"))?;
+        let top = parse_manifest(&bytes, &self.what(errors::TOP_MANIFEST))?;
         let mut findings = Findings::default();
         let mut config_descriptor = top.config.clone();
         if top.is_index() {
@@ -81,6 +85,7 @@ impl Session<'_> {
                 && let Some(entry) = top.chosen_entry()
             {
                 let what = format!("the manifest {} (from the index)", entry.digest);
+                self.named_digest(&entry.digest, &what)?;
                 let (bytes, _) = self.manifest(&entry.digest, &what).await?;
                 let manifest = parse_manifest(&bytes, &self.what(&what))?;
                 if manifest.is_index() {
@@ -151,6 +156,7 @@ impl Session<'_> {
 
     async fn config(&self, descriptor: &Descriptor) -> Result<Config, MetadataError> {
         let what = format!("the config blob {}", descriptor.digest);
+        self.named_digest(&descriptor.digest, &what)?;
         let bytes =
             transport::retrying(self.options, &what, || self.client.blob(&descriptor.digest))
                 .await
@@ -164,6 +170,20 @@ impl Session<'_> {
         })
     }
 
+    /// A digest the image's own content names (an index entry, a config
+    /// descriptor) must be one before it is asked for: it is the only
+    /// check of what comes back.
+    fn named_digest(&self, digest: &str, what: &str) -> Result<(), MetadataError> {
+        imglife_domain::Digest::parse(digest)
+            .map(|_| ())
+            .map_err(|e| {
+                MetadataError::Invalid(format!(
+                    "{}: {e}; check what was pushed, or pass --base and --platform",
+                    self.what(what)
+                ))
+            })
+    }
+
     fn what(&self, what: &str) -> String {
         format!(
             "image {}: {what} from registry {}",
@@ -173,9 +193,11 @@ impl Session<'_> {
     }
 
     fn error(&self, error: &crate::client::Fault, fetching: &str) -> MetadataError {
+        // What the manifest request named (see `reference`): the digest
+        // when there is one, also for `repo:tag@digest`.
         let tag_or_digest = match (self.image.tag(), self.image.digest()) {
-            (Some(tag), _) => format!("tag {tag}"),
-            (None, Some(d)) => format!("digest {d}"),
+            (_, Some(d)) => format!("digest {d}"),
+            (Some(tag), None) => format!("tag {tag}"),
             (None, None) => "the image".to_owned(),
         };
         let repository = self.image.repository();
@@ -184,6 +206,7 @@ impl Session<'_> {
             &Context {
                 image: &self.image.to_string(),
                 host: self.image.domain(),
+                api_host: transport::api_host(self.image.domain()),
                 repository: &repository,
                 tag_or_digest: &tag_or_digest,
                 credential: &self.credential.source,

@@ -4,7 +4,10 @@
 //!
 //! Talks to the registry with its own small client (`client.rs`; why not
 //! oci-client is said there) and resolves indexes itself: `linux/amd64`
-//! first, never the host's platform.
+//! first, never the host's platform. `docker.io` references are read at
+//! Docker Hub's API host, `registry-1.docker.io` (`transport.rs`);
+//! credentials come from the environment and the auth files of docker,
+//! podman and skopeo (`credentials/`).
 
 mod client;
 mod credentials;
@@ -12,6 +15,7 @@ mod errors;
 mod extract;
 mod inspect;
 mod realm;
+mod token;
 mod transport;
 
 use std::sync::Arc;
@@ -54,9 +58,9 @@ pub struct RegistrySource {
 }
 
 impl RegistrySource {
-    /// `env` reads environment variables (credentials, `DOCKER_CONFIG`,
-    /// `HOME`); injected so tests never touch the
-    /// process environment.
+    /// `env` reads environment variables (credentials, `REGISTRY_AUTH_FILE`,
+    /// `XDG_RUNTIME_DIR`, `XDG_CONFIG_HOME`, `DOCKER_CONFIG`, `HOME`);
+    /// injected so tests never touch the process environment.
     pub fn new(options: RegistryOptions, env: EnvLookup) -> Self {
         Self { options, env }
     }

@@ -10,6 +10,21 @@ use crate::client::Fault;
 use imglife_domain::metadata::MetadataError;
 use imglife_http::{Attempt, ClientOptions, RetryPolicy, Transport};
 
+/// Docker Hub's registry API host. References name Docker Hub `docker.io`,
+/// which serves no registry API: the docker CLI and containerd send
+/// `docker.io` requests to `registry-1.docker.io`, whose 401 challenge
+/// names the token service (`auth.docker.io`).
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+
+/// Where the registry API of `host` (a normalised reference's host) is.
+pub fn api_host(host: &str) -> &str {
+    if host == imglife_domain::reference::DEFAULT_DOMAIN {
+        DOCKER_HUB_API
+    } else {
+        host
+    }
+}
+
 /// Plain HTTP is used only where Docker would use it: hosts listed as
 /// insecure, and loopback hosts.
 pub fn plain_http(host: &str, insecure: &[String]) -> bool {
@@ -36,15 +51,20 @@ fn is_loopback(name: &str) -> bool {
 /// The HTTP client for `host` and the base URL to reach it at. The
 /// whole inspection is bounded by its own timeout, so requests get none of
 /// their own.
+///
+/// `gitlab_ci_registry`: the host is GitLab CI's own registry
+/// (`$CI_REGISTRY`), whose certificate may come from the instance's CA the
+/// runner names in `CI_SERVER_TLS_CA_FILE`.
 pub fn client(
     host: &str,
     options: &RegistryOptions,
+    gitlab_ci_registry: bool,
 ) -> Result<(reqwest::Client, String), MetadataError> {
-    let http = imglife_http::client(&ClientOptions::new(
-        Transport::Network,
-        options.connect_timeout,
-    ))
-    .map_err(|e| {
+    let mut client_options = ClientOptions::new(Transport::Network, options.connect_timeout);
+    if gitlab_ci_registry {
+        client_options = client_options.trust_gitlab_ci_server();
+    }
+    let http = imglife_http::client(&client_options).map_err(|e| {
         MetadataError::Unreachable(format!("cannot set up HTTPS for registry {host}: {e}"))
     })?;
     let scheme = if plain_http(host, &options.insecure_registries) {
@@ -112,6 +132,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_io_is_served_by_registry_1() {
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("registry-1.docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("ghcr.io"), "ghcr.io");
+        assert_eq!(api_host("docker.io:443"), "docker.io:443");
+    }
 
     #[test]
     fn loopback_and_listed_hosts_use_plain_http() {

@@ -65,7 +65,13 @@ Examples:
   imglife status --base registry.example.com/bases/alpine:3.19
 
   # A report to commit into the base-images project
-  imglife status --output markdown > STATUS.md";
+  imglife status --output markdown > STATUS.md
+
+  # A CI gate: fail the job when an application is behind its base image
+  imglife status --strict
+
+Exit codes: 0 report printed, 1 error, 2 command-line usage error,
+3 (with --strict) an application is outdated, after the report.";
 
 const LIST_EXAMPLES: &str = "\
 Examples:
@@ -116,6 +122,10 @@ pub struct StatusArgs {
     /// Output on stdout
     #[arg(long, value_enum, default_value_t = StatusOutputArg::Text, value_name = "FORMAT")]
     pub output: StatusOutputArg,
+
+    /// Exit with code 3 when an application is outdated, after printing the report
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

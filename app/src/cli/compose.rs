@@ -8,7 +8,7 @@ use std::time::Duration;
 use imglife::sources::{Fallback, Unavailable};
 use imglife::stores::DryRun;
 use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice, StoreConfig};
-use imglife_docker_daemon::{DockerHost, DockerSource};
+use imglife_docker_daemon::{DockerSource, Endpoint};
 use imglife_domain::ports::{
     ImageMetadataSource, RecordReader, RecordStore, Reporter, SilentReporter,
 };
@@ -89,7 +89,9 @@ fn open_store(
 ) -> Result<Box<dyn RecordStore>, Failure> {
     match config {
         StoreConfig::Fs(fs) => Ok(Box::new(
-            FsStore::new(&fs.root, cwd).must_exist(fs.configured),
+            FsStore::new(&fs.root, cwd)
+                .must_exist(fs.configured)
+                .max_records(fs.max_records),
         )),
         StoreConfig::Gitlab(gitlab) => Ok(Box::new(gitlab_store(settings, &gitlab)?)),
         StoreConfig::Unsupported(name) => Err(Failure::new(format!(
@@ -108,27 +110,40 @@ fn settings_failure(settings: &Settings, error: &SettingsError) -> Failure {
     }
 }
 
+/// GitLab CI's variable naming the instance's URL.
+const CI_SERVER_URL: &str = "CI_SERVER_URL";
+
 fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<GitlabStore, Failure> {
     let env = |name: &str| std::env::var(name).ok();
     let token = Token::from_env(&env);
     let http = config.http;
-    let gitlab = GitlabSettings::new(
-        config.url_key,
-        config.url.as_deref(),
-        config.project.as_deref(),
-        token,
-    )
-    .map_err(|e| settings_failure(settings, &e))?
-    .with_timeouts(
-        Duration::from_secs(http.connect_timeout_secs),
-        Duration::from_secs(http.timeout_secs),
-    )
-    .with_retry(RetryPolicy {
-        max_retries: http.max_retries,
-        budget: Duration::from_secs(http.retry_budget_secs),
-        ..RetryPolicy::default()
-    })
-    .with_concurrency(http.concurrency);
+    // Inside GitLab CI the instance is known: with no registry.url, the
+    // records go to the GitLab that runs the job.
+    let ci_server = env("CI_SERVER_URL").filter(|u| !u.trim().is_empty());
+    let (url_key, url) = match (&config.url, ci_server) {
+        (Some(url), _) => (config.url_key, Some(url.clone())),
+        (None, Some(server)) => (CI_SERVER_URL, Some(server)),
+        (None, None) => (config.url_key, None),
+    };
+    let gitlab = GitlabSettings::new(url_key, url.as_deref(), config.project.as_deref(), token)
+        .map_err(|e| match e.key.as_deref() {
+            Some(CI_SERVER_URL) => Failure::new(format!(
+                "variable CI_SERVER_URL (GitLab CI's, used as registry.url) {}",
+                e.message
+            )),
+            _ => settings_failure(settings, &e),
+        })?
+        .with_timeouts(
+            Duration::from_secs(http.connect_timeout_secs),
+            Duration::from_secs(http.timeout_secs),
+        )
+        .with_retry(RetryPolicy {
+            max_retries: http.max_retries,
+            budget: Duration::from_secs(http.retry_budget_secs),
+            ..RetryPolicy::default()
+        })
+        .with_concurrency(http.concurrency)
+        .with_max_records(http.max_records);
     GitlabStore::new(gitlab).map_err(|e| settings_failure(settings, &e))
 }
 
@@ -151,11 +166,14 @@ pub fn metadata_source(
     }))
 }
 
+/// The daemon the docker CLI would use here: `DOCKER_HOST` with the TLS
+/// variables, else the current docker context (`DOCKER_CONTEXT`, the
+/// configuration's `currentContext`), else the default socket.
 fn docker_source(settings: &Settings) -> Result<DockerSource, Failure> {
-    let host = DockerHost::from_env(std::env::var("DOCKER_HOST").ok().as_deref())
-        .map_err(|e| Failure::new(e.to_string()))?;
+    let env = |name: &str| std::env::var(name).ok();
+    let endpoint = Endpoint::resolve(&env).map_err(|e| Failure::new(e.to_string()))?;
     Ok(DockerSource::new(
-        host,
+        endpoint,
         Duration::from_secs(settings.inspection.timeout_secs.max(1)),
     ))
 }

@@ -19,6 +19,15 @@ impl Failure {
         }
     }
 
+    /// Exit code 3: `status --strict` found outdated applications (the
+    /// report is printed all the same).
+    pub fn outdated(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 3,
+        }
+    }
+
     pub fn code(&self) -> u8 {
         self.code
     }

@@ -1,9 +1,11 @@
 //! Turns the raw `register` flags into a validated request. Every failure
 //! names the flag (or the variable the value came from) and what to fix.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 
 use imglife::register::RegisterRequest;
+use imglife_domain::record::{check_not_in_future, parse_built_at};
 use imglife_domain::{CustomFields, ImageRef, Platforms, ProjectPath, Revision};
 use jiff::Timestamp;
 
@@ -49,11 +51,27 @@ impl Given {
     }
 }
 
+/// Longest value echoed whole in a message; a longer one (a 100,000
+/// character paste) is cut, so that the error stays one readable line.
+const ECHO_MAX: usize = 80;
+
+/// `value` for a message: whole when short, else its start and its length.
+fn echo(value: &str) -> Cow<'_, str> {
+    match value.char_indices().nth(ECHO_MAX) {
+        None => Cow::Borrowed(value),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}... ({} characters)",
+            &value[..cut],
+            value.chars().count()
+        )),
+    }
+}
+
 fn utf8<'a>(name: &str, value: &'a OsStr) -> Result<&'a str, Failure> {
     value.to_str().ok_or_else(|| {
         Failure::new(format!(
             "{name}: the value {} is not valid UTF-8; pass it as UTF-8 text",
-            value.to_string_lossy().escape_debug()
+            echo(&value.to_string_lossy()).escape_debug()
         ))
     })
 }
@@ -75,12 +93,15 @@ pub fn check(
     };
     let image_text = image.text()?;
     let image_ref = ImageRef::parse(image_text)
-        .map_err(|e| Failure::new(format!("--image '{image_text}': {e}")))?;
+        .map_err(|e| Failure::new(format!("--image '{}': {e}", echo(image_text))))?;
 
     let base = match Given::flag("--base", args.base.as_ref()) {
         Some(given) => {
             let text = given.text()?;
-            Some(ImageRef::parse(text).map_err(|e| Failure::new(format!("--base '{text}': {e}")))?)
+            Some(
+                ImageRef::parse(text)
+                    .map_err(|e| Failure::new(format!("--base '{}': {e}", echo(text))))?,
+            )
         }
         None => None,
     };
@@ -123,14 +144,17 @@ pub fn check(
     let fields = CustomFields::parse(field_texts.iter().copied())
         .map_err(|e| Failure::new(format!("--field: {e}")))?;
 
+    // An RFC 3339 instant with an offset, in 1970-9999, at most 24 hours
+    // ahead of this clock: see `imglife_domain::record::parse_built_at`.
     let built_at = match &args.built_at {
         Some(value) => {
             let text = utf8("--built-at", value)?;
-            text.parse::<Timestamp>().map_err(|e| {
-                Failure::new(format!(
-                    "--built-at '{text}': not an RFC 3339 time with an offset ({e}); e.g. 2026-04-01T10:00:00Z"
-                ))
-            })?
+            let blame = |e: &dyn std::fmt::Display| {
+                Failure::new(format!("--built-at '{}': {e}", echo(text)))
+            };
+            let at = parse_built_at(text).map_err(|e| blame(&e))?;
+            check_not_in_future(at, now).map_err(|e| blame(&e))?;
+            at
         }
         None => now,
     };

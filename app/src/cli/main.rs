@@ -1,6 +1,7 @@
 //! `imglife`: parses the command line, loads the configuration, wires the
 //! adapters and runs one use case of the `imglife` library. Exit codes: 0
-//! success, 1 failure, 2 usage error.
+//! success, 1 failure, 2 usage error, 3 outdated applications under
+//! `status --strict`.
 
 mod cli;
 mod compose;

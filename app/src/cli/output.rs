@@ -25,7 +25,12 @@ pub fn register_summary(registered: &Registered, dry_run: bool, elapsed: Duratio
         summary = summary.row("Digest", digest.to_string());
     }
     if let Some(source) = &registered.source {
-        summary = summary.row("Source", source.as_str());
+        // A fallback says why the preferred source did not answer.
+        let shown = match &registered.passed_over {
+            Some(passed) => format!("{source} ({}: {})", passed.source, passed.error.summary()),
+            None => source.clone(),
+        };
+        summary = summary.row("Source", imglife_domain::text::escape(&shown));
     }
     let stored = if dry_run {
         format!("{} (dry run: nothing written)", registered.location)

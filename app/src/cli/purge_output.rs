@@ -18,6 +18,8 @@ pub fn json(purged: &Purged, retention: Retention, dry_run: bool) -> String {
             "key": e.key.to_string(),
         })).collect::<Vec<_>>(),
         "kept": purged.kept.len(),
+        "skipped": purged.skipped.iter().map(|(k, why)| json!({"key": k.to_string(), "reason": why}))
+            .collect::<Vec<_>>(),
         "errors": purged.failed.iter().map(|(k, m)| json!({"key": k.to_string(), "error": m}))
             .chain(purged.invalid.iter().map(|i| json!({"key": i.key.to_string(), "error": i.reason})))
             .collect::<Vec<_>>(),
@@ -38,7 +40,13 @@ pub fn text(purged: &Purged, dry_run: bool, elapsed: Duration) -> String {
             e.record.built_at_text()
         ));
     }
-    if !purged.deleted.is_empty() {
+    for (key, why) in &purged.skipped {
+        text.push_str(&format!(
+            "Skipped  {key}: {}\n",
+            imglife_domain::text::escape(why)
+        ));
+    }
+    if !purged.deleted.is_empty() || !purged.skipped.is_empty() {
         text.push('\n');
     }
     let errors = purged.failed.len() + purged.invalid.len();
@@ -46,8 +54,14 @@ pub fn text(purged: &Purged, dry_run: bool, elapsed: Duration) -> String {
         .dry_run(dry_run)
         .row("Records examined", purged.examined.to_string())
         .row("├─ Deleted", purged.deleted.len().to_string())
-        .row("├─ Kept", purged.kept.len().to_string())
-        .row("└─ Errors", errors.to_string());
+        .row("├─ Kept", purged.kept.len().to_string());
+    // Shown only when it happened: a skip is rare and worth a line.
+    let summary = if purged.skipped.is_empty() {
+        summary
+    } else {
+        summary.row("├─ Skipped", purged.skipped.len().to_string())
+    };
+    let summary = summary.row("└─ Errors", errors.to_string());
     text.push_str(&summary.render(true));
     text
 }

@@ -103,15 +103,33 @@ pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path) -> Result<(), Fail
     finish(&loaded.invalid)
 }
 
+/// Exit code 3 under `--strict` when an application is outdated, once the
+/// report is printed; an unreadable record (exit 1) comes first.
 pub fn status(args: &StatusArgs, settings: &Settings, cwd: &Path) -> Result<(), Failure> {
     let base = base_filter(args.base.as_deref())?;
+    let tag_format = settings
+        .build
+        .as_ref()
+        .and_then(|b| b.tag_format.as_deref());
+    let rule = status::TagRule::new(tag_format)
+        .map_err(|e| Failure::new(format!("{} {e}", settings.origin("build.tag_format"))))?;
     let loaded = load(settings, cwd, args.output == StatusOutputArg::Text)?;
-    let report = status::report(&loaded.entries, base.as_ref());
+    let report = status::report(&loaded.entries, base.as_ref(), &rule);
     let text = match args.output {
         StatusOutputArg::Text => status_output::text(&report),
         StatusOutputArg::Json => status_output::json(&report, &loaded.invalid),
         StatusOutputArg::Markdown => status_output::markdown(&report, &loaded.invalid),
     };
     print(text.as_bytes())?;
-    finish(&loaded.invalid)
+    finish(&loaded.invalid)?;
+    if args.strict && report.outdated > 0 {
+        return Err(Failure::outdated(format!(
+            "--strict: {} outdated (see the report)",
+            match report.outdated {
+                1 => "1 application is".to_owned(),
+                n => format!("{n} applications are"),
+            }
+        )));
+    }
+    Ok(())
 }

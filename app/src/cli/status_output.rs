@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use imglife::records::Invalid;
-use imglife::status::StatusReport;
+use imglife::status::{AppState, BaseRepository, StatusReport};
 use serde_json::json;
 
 pub fn text(report: &StatusReport) -> String {
@@ -12,16 +12,24 @@ pub fn text(report: &StatusReport) -> String {
     let widths = column_widths(report);
     for repository in &report.repositories {
         let _ = writeln!(out);
-        match &repository.current_tag {
-            Some(tag) => {
-                let _ = writeln!(out, "{} (current: {tag})", repository.repository);
-            }
-            None => {
-                let _ = writeln!(out, "{}", repository.repository);
-            }
+        if repository.tracks.is_empty() {
+            let _ = writeln!(out, "{}", repository.repository);
+        } else {
+            let _ = writeln!(
+                out,
+                "{} (current: {})",
+                repository.repository,
+                current_tags(repository, "")
+            );
         }
         for group in &repository.groups {
-            let state = if group.current { "current" } else { "" };
+            let state = match &group.state {
+                AppState::Current => "current".to_owned(),
+                AppState::Ahead { current } => format!("ahead: pre-release newer than {current}"),
+                AppState::NotVersioned => "not versioned".to_owned(),
+                // Said on each application's line.
+                AppState::Outdated { .. } => String::new(),
+            };
             let _ = writeln!(
                 out,
                 "  {}{}",
@@ -43,7 +51,7 @@ pub fn text(report: &StatusReport) -> String {
                     w1 = widths.1,
                     w2 = widths.2
                 );
-                if let Some(target) = &app.upgrade_to {
+                if let Some(target) = app.upgrade_to() {
                     let _ = write!(line, "  outdated: move to {target}");
                 }
                 let _ = writeln!(out, "{line}");
@@ -51,6 +59,17 @@ pub fn text(report: &StatusReport) -> String {
         }
     }
     out
+}
+
+/// The current tag of each track shown, comma-separated, each between
+/// `quote`s.
+fn current_tags(repository: &BaseRepository, quote: &str) -> String {
+    repository
+        .tracks
+        .iter()
+        .map(|t| format!("{quote}{}{quote}", t.tag))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `3 applications on 2 base repositories (5 records)`
@@ -93,7 +112,13 @@ pub fn json(report: &StatusReport, invalid: &[Invalid]) -> String {
         .map(|r| {
             json!({
                 "repository": r.repository,
-                "current_tag": r.current_tag,
+                "current_tag": r.current_tag(),
+                "tracks": r.tracks.iter().map(|t| json!({
+                    "suffix": (!t.track.suffix.is_empty()).then_some(&t.track.suffix),
+                    "parts": t.track.parts,
+                    "current_tag": t.tag,
+                    "prerelease": t.prerelease,
+                })).collect::<Vec<_>>(),
                 "bases": r.groups.iter().map(|g| json!({
                     "base": g.reference,
                     "current": g.current,
@@ -102,8 +127,9 @@ pub fn json(report: &StatusReport, invalid: &[Invalid]) -> String {
                         "project": a.project,
                         "revision": a.revision,
                         "built_at": a.built_at,
-                        "outdated": a.upgrade_to.is_some(),
-                        "upgrade_to": a.upgrade_to,
+                        "state": a.state.name(),
+                        "outdated": a.upgrade_to().is_some(),
+                        "upgrade_to": a.upgrade_to(),
                     })).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             })
@@ -133,17 +159,32 @@ pub fn markdown(report: &StatusReport, invalid: &[Invalid]) -> String {
     );
     for repository in &report.repositories {
         let _ = writeln!(out, "\n## `{}`\n", repository.repository);
-        if let Some(tag) = &repository.current_tag {
-            let _ = writeln!(out, "Current tag: `{tag}`\n");
+        match repository.tracks.as_slice() {
+            [] => {}
+            [only] => {
+                let _ = writeln!(out, "Current tag: `{}`\n", cell(&only.tag));
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "Current tags, one per track: {}\n",
+                    current_tags(repository, "`")
+                );
+            }
         }
         out.push_str("| Application | Project | Revision | Built at | Base tag | Status |\n");
         out.push_str("|---|---|---|---|---|---|\n");
         for group in &repository.groups {
             for app in &group.apps {
-                let status = match &app.upgrade_to {
-                    Some(target) => format!("⚠️ outdated: move to `{}`", cell(target)),
-                    None if group.current => "✅ current".to_owned(),
-                    None => "—".to_owned(),
+                let status = match &app.state {
+                    AppState::Outdated { upgrade_to } => {
+                        format!("⚠️ outdated: move to `{}`", cell(upgrade_to))
+                    }
+                    AppState::Current => "✅ current".to_owned(),
+                    AppState::Ahead { current } => {
+                        format!("🧪 ahead: pre-release newer than `{}`", cell(current))
+                    }
+                    AppState::NotVersioned => "➖ not versioned".to_owned(),
                 };
                 let _ = writeln!(
                     out,

@@ -10,6 +10,7 @@ use clap::CommandFactory;
 use imglife::purge::{self, Retention};
 use imglife::register;
 use imglife_config::Settings;
+use imglife_domain::metadata::MetadataError;
 
 use crate::cli::{Cli, OutputArg, PurgeArgs, RegisterArgs};
 use crate::compose;
@@ -74,6 +75,19 @@ pub fn register(
         .map_err(|e| Failure::new(e.to_string()))?;
     drop(reporter);
 
+    // stdout holds the record alone in JSON: a refused registry that was
+    // passed over for the daemon is said on stderr instead.
+    if json
+        && let Some(passed) = &registered.passed_over
+        && matches!(passed.error, MetadataError::Unauthorized(_))
+    {
+        anstream::eprintln!(
+            "warning: {} answered because {} refused access: {}",
+            registered.source.as_deref().unwrap_or("another source"),
+            passed.source,
+            imglife_domain::text::escape(passed.error.summary())
+        );
+    }
     let bytes = if json {
         registered.document.clone()
     } else {
@@ -119,11 +133,19 @@ pub fn purge(
             imglife_domain::text::escape(message)
         );
     }
-    if !purged.failed.is_empty() {
-        return Err(Failure::new(format!(
-            "{} record(s) could not be deleted (listed above)",
-            purged.failed.len()
-        )));
+    if purged.failed.is_empty() {
+        return finish(&purged.invalid);
     }
-    finish(&purged.invalid)
+    // Both kinds of trouble are named: every undeletable record above,
+    // and every unreadable one too.
+    let _ = finish(&purged.invalid);
+    let unreadable = if purged.invalid.is_empty() {
+        String::new()
+    } else {
+        format!(", and {} record(s) could not be read", purged.invalid.len())
+    };
+    Err(Failure::new(format!(
+        "{} record(s) could not be deleted{unreadable} (listed above)",
+        purged.failed.len()
+    )))
 }

@@ -202,6 +202,126 @@ async fn unreadable_records_are_counted_and_never_deleted() {
     assert!(store.records().contains_key(&broken));
 }
 
+#[test]
+fn a_record_dated_in_the_future_never_pushes_the_newest_out() {
+    // A typo: built_at ten days ahead. It is kept, and web:2 (the real
+    // newest) stays the one record keep_last = 1 keeps.
+    let entries = loaded(vec![
+        aged("web", "typo", -10),
+        aged("web", "2", 40),
+        aged("web", "1", 50),
+    ]);
+    let retention = Retention {
+        keep_last: 1,
+        max_age_days: 30,
+    };
+    let Plan { keep, delete } = plan(entries, retention, time(NOW));
+    assert_eq!(tags(&keep), [app("web", "typo"), app("web", "2")]);
+    assert_eq!(tags(&delete), [app("web", "1")]);
+}
+
+/// A store that, once `watched` has been read, lets `then` happen to the
+/// store behind it: another job's register or purge landing between
+/// purge's reading and its deleting.
+struct Interleaved {
+    inner: MemoryStore,
+    watched: RecordKey,
+    then: std::sync::Mutex<Option<Happening>>,
+}
+
+/// What happens to the store once the watched record was read.
+type Happening = Box<dyn FnOnce(&MemoryStore) + Send>;
+
+#[async_trait::async_trait]
+impl imglife_domain::ports::RecordReader for Interleaved {
+    fn location(&self, key: &RecordKey) -> String {
+        self.inner.location(key)
+    }
+    async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.inner.get(key).await;
+        if key == &self.watched {
+            let then = self.then.lock().ok().and_then(|mut slot| slot.take());
+            if let Some(then) = then {
+                then(&self.inner);
+            }
+        }
+        read
+    }
+    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+        self.inner.list().await
+    }
+}
+
+#[async_trait::async_trait]
+impl imglife_domain::ports::RecordStore for Interleaved {
+    async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
+        self.inner.put(key, document).await
+    }
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+}
+
+const KEEP_ONE: Retention = Retention {
+    keep_last: 1,
+    max_age_days: 30,
+};
+
+#[tokio::test]
+async fn a_record_registered_again_while_purge_runs_is_kept() {
+    let old = aged("web", "1", 200);
+    let store = Interleaved {
+        inner: store_with(&fleet()).await,
+        watched: old.key.clone(),
+        // Registered again right after purge read it: now the newest.
+        then: std::sync::Mutex::new(Some(Box::new(|inner: &MemoryStore| {
+            let again = aged("web", "1", 0);
+            inner.plant(&again.key, again.document);
+        }))),
+    };
+    let purged = purge(&store, KEEP_ONE, time(NOW), &SilentReporter)
+        .await
+        .expect("purged");
+    assert_eq!(tags(&purged.deleted), [app("web", "2")]);
+    assert_eq!(purged.skipped.len(), 1, "{:?}", purged.skipped);
+    assert_eq!(purged.skipped[0].0, old.key);
+    assert!(
+        purged.skipped[0].1.contains("changed"),
+        "{:?}",
+        purged.skipped
+    );
+    assert_eq!(
+        store.inner.records().get(&old.key),
+        Some(&aged("web", "1", 0).document),
+        "the new record survives"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_deleted_once_the_newer_record_is_gone() {
+    let newest = aged("web", "3", 1);
+    let store = Interleaved {
+        inner: store_with(&fleet()).await,
+        watched: newest.key.clone(),
+        // Another purge (or a person) deleted the newest record.
+        then: std::sync::Mutex::new(Some(Box::new(move |inner: &MemoryStore| {
+            inner.remove(&newest.key);
+        }))),
+    };
+    let purged = purge(&store, KEEP_ONE, time(NOW), &SilentReporter)
+        .await
+        .expect("purged");
+    assert!(purged.deleted.is_empty(), "{:?}", tags(&purged.deleted));
+    assert_eq!(purged.skipped.len(), 2);
+    assert!(
+        purged
+            .skipped
+            .iter()
+            .all(|(_, why)| why.contains("is gone"))
+    );
+    assert_eq!(store.inner.records().len(), 2, "web:2 and web:1 stay");
+}
+
 #[tokio::test]
 async fn a_store_that_cannot_be_read_is_an_error() {
     let store = MemoryStore::failing(StoreError::Unavailable("connection refused".into()));

@@ -3,7 +3,7 @@ use imglife_domain::RecordKey;
 use imglife_domain::ports::{RecordReader, SilentReporter, StoreError};
 use imglife_testkit::MemoryStore;
 
-use super::{delete_all, load};
+use super::load;
 use crate::testing::{key_of, put_all, record};
 
 const ALPINE: &str = "registry.example.com/bases/alpine:3.21";
@@ -193,41 +193,4 @@ async fn a_store_error_is_an_error_never_an_empty_list() {
         };
         assert_eq!(load(&store, &SilentReporter).await.err(), Some(error));
     }
-}
-
-#[tokio::test]
-async fn delete_all_deletes_and_reports_each_failure_in_key_order() {
-    let store = MemoryStore::new();
-    let records = [
-        record(
-            "registry.example.com/apps/a:1",
-            ALPINE,
-            "2026-04-01T10:00:00Z",
-        ),
-        record(
-            "registry.example.com/apps/b:1",
-            ALPINE,
-            "2026-04-01T10:00:00Z",
-        ),
-        record(
-            "registry.example.com/apps/c:1",
-            ALPINE,
-            "2026-04-01T10:00:00Z",
-        ),
-    ];
-    put_all(&store, &records).await;
-    let keys = [key_of(&records[2]), key_of(&records[0])];
-    assert!(delete_all(&store, &keys, &SilentReporter).await.is_empty());
-    let left: Vec<RecordKey> = store.records().into_keys().collect();
-    assert_eq!(left, [key_of(&records[1])]);
-
-    let down = MemoryStore::failing(StoreError::Denied("needs Maintainer".into()));
-    let failed = delete_all(&down, &keys, &SilentReporter).await;
-    assert_eq!(
-        failed,
-        [
-            (key_of(&records[0]), "needs Maintainer".to_owned()),
-            (key_of(&records[2]), "needs Maintainer".to_owned()),
-        ]
-    );
 }

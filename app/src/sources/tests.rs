@@ -59,7 +59,28 @@ async fn the_daemon_is_asked_when_the_registry_cannot_answer() {
         let found = result.expect("the daemon answered");
         assert_eq!(found.answered_by.as_deref(), Some("docker daemon"));
         assert_eq!(found.base, answer().base);
+        // Never silent: who was passed over, and why.
+        let passed = found.passed_over.expect("the registry is named");
+        assert_eq!(passed.source, "registry registry.example.com");
+        assert_eq!(passed.error, error);
     }
+}
+
+#[test]
+fn a_summary_is_the_first_clause_of_the_message() {
+    let refused = MetadataError::Unauthorized(
+        "image r.io/a:1: registry r.io refused access (unauthorized) with anonymous; check \
+         those credentials"
+            .into(),
+    );
+    assert_eq!(
+        refused.summary(),
+        "image r.io/a:1: registry r.io refused access (unauthorized) with anonymous"
+    );
+    assert_eq!(
+        MetadataError::NotFound("no such tag".into()).summary(),
+        "no such tag"
+    );
 }
 
 #[tokio::test]

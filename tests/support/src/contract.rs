@@ -90,6 +90,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
         second_put_wins,
         list_returns_every_key_once_and_no_foreign_entry,
         delete_removes_and_tolerates_missing_keys,
+        delete_if_unchanged_keeps_a_record_written_again,
         concurrent_writers_of_one_key_leave_one_whole_record,
         concurrent_writers_of_many_keys_all_land,
         readers_see_a_whole_record_during_rewrites,
@@ -152,6 +153,44 @@ pub async fn second_put_wins<H: Harness>(harness: &H) -> Outcome {
     expect_bytes(&key, read.as_deref(), &second)?;
     let listed = call("list", store.list().await)?;
     expect_keys(listed, std::slice::from_ref(&key))
+}
+
+/// `delete_if_unchanged` deletes the record only while it is the document
+/// given: a record written again since (purge's race with register) stays
+/// whole, and a missing one is not an error.
+pub async fn delete_if_unchanged_keeps_a_record_written_again<H: Harness>(harness: &H) -> Outcome {
+    let (store, _backing) = harness.fresh().await;
+    let key = key(X);
+    let (read, again) = (document(X, "read"), document(X, "again"));
+    call("put", store.put(&key, &read).await)?;
+    call("put again", store.put(&key, &again).await)?;
+    let deleted = call(
+        "delete_if_unchanged of the older document",
+        store.delete_if_unchanged(&key, &read).await,
+    )?;
+    if deleted {
+        return Err("deleted a record that had been written again".to_owned());
+    }
+    let kept = call("get after the refused deletion", store.get(&key).await)?;
+    expect_bytes(&key, kept.as_deref(), &again)?;
+    let deleted = call(
+        "delete_if_unchanged of the current document",
+        store.delete_if_unchanged(&key, &again).await,
+    )?;
+    if !deleted {
+        return Err("did not delete the unchanged record".to_owned());
+    }
+    let gone = call("get after the deletion", store.get(&key).await)?;
+    expect_none(&key, gone.as_deref())?;
+    let listed = call("list after the deletion", store.list().await)?;
+    expect_keys(listed, &[])?;
+    match call(
+        "delete_if_unchanged of a missing key",
+        store.delete_if_unchanged(&key, &again).await,
+    )? {
+        false => Ok(()),
+        true => Err("reported deleting a record that was not there".to_owned()),
+    }
 }
 
 /// `list` returns each stored key exactly once and leaves out whatever

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod docker;
 pub mod fixtures;
 pub mod gitlab;
+pub mod hostile;
 pub mod memory_store;
 pub mod registry;
 mod sandbox;

@@ -53,6 +53,13 @@ impl MemoryStore {
         self
     }
 
+    /// Removes the record of `key` without going through the port, as
+    /// another job would.
+    pub fn remove(&self, key: &RecordKey) -> &Self {
+        self.lock().remove(key);
+        self
+    }
+
     /// A copy of every record, by key.
     pub fn records(&self) -> BTreeMap<RecordKey, Vec<u8>> {
         self.lock().clone()

@@ -33,6 +33,7 @@ enum Flaw {
     HidesUnparsable,
     OneLocation,
     UnstableLocation,
+    DeletesChangedRecords,
 }
 
 struct Flawed {
@@ -133,6 +134,22 @@ impl RecordStore for Flawed {
             _ => self.inner.delete(key).await,
         }
     }
+
+    async fn delete_if_unchanged(
+        &self,
+        key: &RecordKey,
+        expected: &[u8],
+    ) -> Result<bool, StoreError> {
+        match self.flaw {
+            // Deletes whatever is there: the purge race loses a record.
+            Flaw::DeletesChangedRecords => {
+                let there = self.inner.records().contains_key(key);
+                self.inner.delete(key).await?;
+                Ok(there)
+            }
+            _ => self.inner.delete_if_unchanged(key, expected).await,
+        }
+    }
 }
 
 struct Broken(Flaw);
@@ -192,6 +209,7 @@ fn every_case_catches_its_flaw() {
         second_put_wins,
         list_returns_every_key_once_and_no_foreign_entry,
         delete_removes_and_tolerates_missing_keys,
+        delete_if_unchanged_keeps_a_record_written_again,
         concurrent_writers_of_one_key_leave_one_whole_record,
         concurrent_writers_of_many_keys_all_land,
         readers_see_a_whole_record_during_rewrites,
@@ -201,6 +219,10 @@ fn every_case_catches_its_flaw() {
     );
     let expected: &[(Flaw, &str)] = &[
         (Flaw::ForgetsWrites, "put_then_get"),
+        (
+            Flaw::DeletesChangedRecords,
+            "delete_if_unchanged_keeps_a_record_written_again",
+        ),
         (Flaw::InventsRecords, "get_of_a_missing_key_is_none"),
         (Flaw::KeepsFirstWrite, "second_put_wins"),
         (

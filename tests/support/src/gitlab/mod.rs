@@ -72,7 +72,66 @@ pub enum Fault {
     Drop,
     /// Wait, then handle the request normally.
     Delay(Duration),
+    /// Hold the request at the gate until the test releases it, then handle
+    /// it normally: a test can interleave another client's requests at an
+    /// exact point, with no timing involved.
+    Hold(Gate),
 }
+
+/// Where a held request waits. The test waits for a request to arrive,
+/// does what must happen in between, then releases it.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    inner: Arc<GateInner>,
+}
+
+#[derive(Debug, Default)]
+struct GateInner {
+    arrived: Mutex<bool>,
+    arrival: std::sync::Condvar,
+    released: tokio::sync::Notify,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Blocks until a request reached the gate; false if none did within
+    /// `timeout` (a bound for a broken test, not a synchronisation).
+    pub fn wait_for_arrival(&self, timeout: Duration) -> bool {
+        let arrived = self.inner.arrived.lock().unwrap_or_else(|e| e.into_inner());
+        let (arrived, _) = self
+            .inner
+            .arrival
+            .wait_timeout_while(arrived, timeout, |arrived| !*arrived)
+            .unwrap_or_else(|e| e.into_inner());
+        *arrived
+    }
+
+    /// Lets the held request go on.
+    pub fn release(&self) {
+        // A permit is stored if the request has not started waiting yet.
+        self.inner.released.notify_one();
+    }
+
+    pub(crate) async fn pass(&self) {
+        {
+            let mut arrived = self.inner.arrived.lock().unwrap_or_else(|e| e.into_inner());
+            *arrived = true;
+            self.inner.arrival.notify_all();
+        }
+        self.inner.released.notified().await;
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Gate {}
 
 /// A request as the emulator received it.
 #[derive(Clone, Debug, PartialEq, Eq)]

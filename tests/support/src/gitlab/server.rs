@@ -166,6 +166,7 @@ async fn handle(
             return Ok(faults::status_response(code, retry_after.as_deref()));
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Hold(gate)) => gate.pass().await,
         None => {}
     }
     let req = Req {
