@@ -162,3 +162,65 @@ fn a_record_registered_again_while_purge_deletes_survives() {
     let built_at = served_built_at(&sandbox, &gitlab).expect("web:1 survives");
     assert!(built_at > ago(1), "{built_at}");
 }
+
+/// A purge that both cannot read one record and cannot delete another
+/// names both on stderr, and says so in its one `error:` line.
+#[test]
+fn unreadable_and_undeletable_records_are_both_named() {
+    let gitlab = emulator();
+    let sandbox = Sandbox::new(BIN);
+    fleet(&sandbox, &gitlab);
+    gitlab.seed_file(
+        3,
+        "registry.example.com+apps+broken",
+        "1",
+        "record.json",
+        b"not json",
+    );
+    // The first deletion is refused (a token without the Maintainer role).
+    gitlab.push_faults(
+        "DELETE",
+        "/package_files/",
+        vec![Fault::Status {
+            code: 403,
+            retry_after: None,
+        }],
+    );
+    let env = env(&gitlab);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = sandbox.run(
+        ["app", "purge", "--keep-last", "1", "--max-age-days", "30"],
+        &env,
+    );
+    run.expect_code(1);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("could not delete") && w.contains(NAME)),
+        "the undeletable record is named: {}",
+        run.stderr
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("registry.example.com+apps+broken/1") && w.contains("unreadable")),
+        "the unreadable record is named: {}",
+        run.stderr
+    );
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("could not be deleted") && errors[0].contains("could not be read"),
+        "{}",
+        errors[0]
+    );
+}

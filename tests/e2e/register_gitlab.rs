@@ -398,6 +398,36 @@ fn transient_faults_are_retried_within_the_budget() {
     assert_eq!(stored(&gitlab).len(), 1);
 }
 
+/// `Retry-After: 0` is no licence to hammer the server: the retry still
+/// waits the policy's least backoff (250 ms), as the retry notice says.
+#[test]
+fn retry_after_zero_still_waits_the_least_backoff() {
+    let gitlab = emulator();
+    let sandbox = Sandbox::new(BIN);
+    gitlab.push_faults(
+        "PUT",
+        "/packages/generic/",
+        vec![Fault::Status {
+            code: 503,
+            retry_after: Some("0".to_owned()),
+        }],
+    );
+    let mut verbose = vec!["--log-level".to_owned(), "info".to_owned()];
+    verbose.extend(args("a"));
+    let done = run(
+        &sandbox,
+        &verbose,
+        &env(&gitlab, "7", &[("GITLAB_TOKEN", TOKEN)]),
+    );
+    done.expect_code(0);
+    assert!(
+        done.stderr.contains("after=250ms"),
+        "the retry waited the least backoff: {}",
+        done.stderr
+    );
+    assert_eq!(stored(&gitlab).len(), 1);
+}
+
 #[test]
 fn persistent_faults_fail_in_bounded_time() {
     let sandbox = Sandbox::new(BIN);
