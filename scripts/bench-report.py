@@ -65,6 +65,7 @@ def verdict(ok):
 
 
 m = machine()
+s3_ran = os.path.exists(os.path.join(results, "b2_s3_imglife.us"))
 out = []
 w = out.append
 
@@ -79,7 +80,7 @@ w("```sh")
 w("scripts/bench")
 w("```")
 w("")
-w("which installs what is missing (skopeo, hyperfine, GNU time, curl, jq), builds the release")
+w("which installs what is missing (skopeo, hyperfine, GNU time, curl, jq, rclone), builds the release")
 w("binaries, starts and stops the services, seeds the fixtures and runs every comparison.")
 w("The figures below are from **one run on one machine**: read the ratios; the absolute times")
 w("say as much about the machine (and whatever else ran on it) as about imglife.")
@@ -94,7 +95,8 @@ w(f"| memory | {m['mem']} |")
 w(f"| OS, kernel | {m['os']}, {m['kernel']} |")
 w(f"| imglife | commit `{m['commit']}`, `cargo build --release` ({m['rustc']}) |")
 w(f"| competitors | {m['skopeo']}; {m['curl']}; GNU xargs; {m['hyperfine']} |")
-w(f"| services | {m['registry']}; GitLab emulator with {int(m['records']):,} seeded records |")
+w(f"| services | {m['registry']}; GitLab emulator with {int(m['records']):,} seeded records"
+  + ("; s3s-fs 0.14.1 (the tests' `s3-server`) with the same records" if s3_ran else "") + " |")
 w("")
 
 # --- timings ---------------------------------------------------------------
@@ -128,6 +130,16 @@ rows = [
      "list + sequential `curl` loop", a3_seq, "a3_curl_seq", None),
 ]
 
+# (5) S3, when that part ran: the tests' s3s-fs (signatures checked).
+if s3_ran:
+    rows += [
+        ("5 S3 publishing", "`imglife register` (all flags, S3 store)", med("b2_s3_imglife"),
+         "b2_s3_imglife", "one `curl --aws-sigv4` PUT", med("b2_s3_curl"), "b2_s3_curl", 1.5),
+        ("5 S3 reading", f"`imglife app list` ({int(m['records']):,} records, S3)",
+         med("b3_s3_imglife"), "b3_s3_imglife", "`rclone copy --transfers 16` of the prefix",
+         med("b3_rclone"), "b3_rclone", 0.5),
+    ]
+
 w("## Time (medians)")
 w("")
 w("| scenario | imglife | median | competitor | median | ratio | target | met? |")
@@ -153,7 +165,12 @@ for name, label in [
     ("a3_xargs", "xargs -P16 curl"),
     ("a3_xargs_n1", "xargs -P16 -n1 curl"),
     ("a3_curl_seq", "sequential curl loop"),
-]:
+] + ([
+    ("b2_s3_imglife", "imglife register, S3 store"),
+    ("b2_s3_curl", "curl --aws-sigv4 PUT"),
+    ("b3_s3_imglife", "imglife app list, S3"),
+    ("b3_rclone", "rclone copy"),
+] if s3_ran else []):
     w(f"- {label}: {spread(name)}")
 w("")
 w("Start-up, `hyperfine -N --warmup 20 --runs 200` (no shell):")
@@ -179,7 +196,10 @@ for name, label, target in [
     ("a1_curl", "`curl` (the request of scenario 1)", None),
     ("a2_curl", "`curl -X PUT`", None),
     ("a3_curl_batch", "one `curl` downloading 1,000 records (an `xargs` batch)", None),
-]:
+] + ([
+    ("b2_s3_imglife", "`imglife register` (all flags, S3 store)", 30),
+    ("b3_s3_imglife", f"`imglife app list` ({int(m['records']):,} records, S3)", None),
+] if s3_ran else []):
     kib = rss_kib(name)
     if target is None:
         w(f"| {label} | {mb(kib)} | (context) | – |")
@@ -233,6 +253,17 @@ w("  kept-alive connection: the strongest of the three); with `xargs -P16 -n1 cu
 w("  and a connection per record, 16 at a time); and with a sequential loop of one curl per")
 w("  record. The curl variants only download; imglife also parses, checks and sorts every")
 w("  record.")
+if s3_ran:
+    w("- **(5) S3.** Two servers of the tests' `s3-server` (`tests/support/src/bin/s3-server.rs`:")
+    w("  s3s-fs 0.14.1, which checks every SigV4 signature; path-style, plain HTTP). Publishing:")
+    w("  `imglife register` with `--base` and `--platform` into an empty bucket, against one")
+    w("  `curl --aws-sigv4 aws:amz:us-east-1:s3 -T record.json` of the same bytes to the same key")
+    w("  (`x-amz-content-sha256: UNSIGNED-PAYLOAD`; imglife hashes the body). Reading: the second")
+    w(f"  server holds the same {int(m['records']):,}-record fleet as files under the prefix `fleet/`;")
+    w("  `imglife app list --output json` lists it (ListObjectsV2, 1,000 keys a page) and downloads")
+    w(f"  every record 16 at a time, against `{m.get('rclone', 'rclone')}` `copy --transfers 16` of the")
+    w("  prefix into an emptied directory (listing, then downloading; it writes files, imglife")
+    w("  parses, checks and sorts).")
 w("- **(4)** Start-up by `hyperfine -N` (no shell in between); peak RSS by `/usr/bin/time -v`;")
 w("  binary size by `stat` of the stripped release binary (profile in the root `Cargo.toml`).")
 w("- Raw figures of the last run: `target/bench/` (`*.us`: one wall time per line, µs).")

@@ -18,6 +18,11 @@ install() {
     command -v openssl >/dev/null || missing+=(openssl)
     # GNU time measures peak memory in the hardening tests.
     [ -x /usr/bin/time ] || missing+=(time)
+    # The CI image's shell (scripts/ci-image, tests/e2e/ci_image.rs and
+    # templates.rs run scripts under it), and `man -l` for the man page test.
+    { ldd /bin/busybox 2>&1 || true; } | grep -qE 'not a dynamic|statically linked' ||
+        missing+=(busybox-static)
+    command -v man >/dev/null || missing+=(man-db)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "services: installing ${missing[*]}" >&2
         apt-get update -qq
@@ -345,6 +350,13 @@ down() {
         sleep 0.1
     done
     pkill -KILL -f -- "$dir/" 2>/dev/null || true
+    # A container run with --network host makes dockerd bind-mount the host's
+    # network namespace at docker-exec/netns/default, and a stopped dockerd
+    # leaves it mounted: unmount what is left under $dir, so that it can be
+    # removed.
+    local mount
+    awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts 2>/dev/null | sort -r |
+        while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
 }
 
 case "${1:-}" in

@@ -6,9 +6,11 @@
 mod duplicates;
 mod env;
 mod error;
+pub mod keys;
 mod load;
 mod settings;
 mod store;
+mod unknown;
 
 pub use error::ConfigError;
 pub use load::{ConfigFile, FileOrigin, Overrides, load};
@@ -17,5 +19,6 @@ pub use settings::{
     RegistrySettings, RetentionSettings, Settings, SourceChoice,
 };
 pub use store::{
-    DEFAULT_FS_PATH, DEFAULT_MAX_RECORDS, FsStoreConfig, GitlabStoreConfig, HttpConfig, StoreConfig,
+    DEFAULT_FS_PATH, DEFAULT_MAX_RECORDS, FsStoreConfig, GiteaStoreConfig, GitlabStoreConfig,
+    HttpConfig, S3StoreConfig, StoreConfig,
 };

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::duplicates;
 use crate::env::EnvStrings;
 use crate::error::{ConfigError, origin_of};
+use crate::keys;
 use crate::settings::{ColorChoice, LogFormat, LogLevel, Settings, SourceChoice};
+use crate::unknown;
 
 /// Name of the config file looked up in the working directory.
 pub const DEFAULT_FILE_NAME: &str = "imglife.yaml";
@@ -70,6 +72,7 @@ pub(crate) fn load_with_env(
     vars: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Settings, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    let mut warnings = Vec::new();
     match file {
         Some(file) => {
             let path = if file.path.is_absolute() {
@@ -77,14 +80,18 @@ pub(crate) fn load_with_env(
             } else {
                 cwd.join(&file.path)
             };
-            if let Some(yaml) = read_file(&path, &file.describe(), true)? {
+            if let Some(yaml) = read_file(&path, &file.describe(), true, &mut warnings)? {
                 figment = figment.merge(yaml);
             }
         }
         None => {
             let path = cwd.join(DEFAULT_FILE_NAME);
-            if let Some(yaml) = read_file(&path, &format!("config file {}", path.display()), false)?
-            {
+            if let Some(yaml) = read_file(
+                &path,
+                &format!("config file {}", path.display()),
+                false,
+                &mut warnings,
+            )? {
                 figment = figment.merge(yaml);
             }
         }
@@ -96,14 +103,17 @@ pub(crate) fn load_with_env(
     // this also accepts a quoted number (`timeout_secs: "30"`) as that
     // number, which is harmless. Nothing turns a number into a string.
     let mut settings: Settings = figment.extract_lossy().map_err(ConfigError::from_figment)?;
+    settings.warnings = warnings;
     // Remember where the values checked after loading came from, so that
-    // those errors name their file or variable too.
-    for key in ORIGIN_KEYS {
+    // those errors name their file or variable too; and every other key's,
+    // which `config show` annotates each value with.
+    for key in ORIGIN_KEYS.iter().chain(keys::KEYS.iter().map(|k| &k.name)) {
         let path: Vec<String> = key.split('.').map(str::to_owned).collect();
-        // Values from the built-in defaults or from flags need no origin.
+        // Values from the built-in defaults or from flags need no origin
+        // (both are `Serialized` providers, named after their type).
         if let Some(meta) = figment.find_metadata(key)
-            && !meta.name.contains("Serialized")
-            && !meta.name.contains("Default")
+            && (meta.name.contains("environment")
+                || matches!(meta.source, Some(figment::Source::File(_))))
         {
             settings
                 .origins
@@ -120,6 +130,8 @@ const ORIGIN_KEYS: &[&str] = &[
     "registry.url",
     "registry.api_url",
     "registry.project_id",
+    "registry.owner",
+    "registry.repo",
     "registry.path",
     "registry.connect_timeout_secs",
     "registry.timeout_secs",
@@ -203,7 +215,12 @@ fn check_fs_path(key: &str, path: &Path) -> Result<(), ConfigError> {
 /// Checks the file up front so that the common failures get a message that
 /// says what to do, then hands it to figment. `None` when there is nothing
 /// to merge (a missing default file, an empty file).
-fn read_file(path: &Path, named: &str, required: bool) -> Result<Option<Figment>, ConfigError> {
+fn read_file(
+    path: &Path,
+    named: &str,
+    required: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Figment>, ConfigError> {
     let text = match read_bounded(path) {
         Ok(bytes) if bytes.len() as u64 > CONFIG_FILE_MAX => {
             return Err(ConfigError::new(format!(
@@ -252,6 +269,7 @@ fn read_file(path: &Path, named: &str, required: bool) -> Result<Option<Figment>
             dup.key
         )));
     }
+    warnings.extend(unknown::warnings(&text, path));
     Ok(Some(Figment::from(YamlFile {
         path: path.to_owned(),
         text,

@@ -37,6 +37,10 @@ pub struct Settings {
     /// Where some values came from (`Settings::origin`); filled by `load`.
     #[serde(skip)]
     pub origins: std::collections::BTreeMap<String, String>,
+    /// What the file holds that nothing reads (an unknown top-level key),
+    /// one message each, for the CLI to print as `warning:` lines.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The original documents `keep_last`, `max_age_days`, `exclude_tags` and

@@ -31,6 +31,35 @@ pub struct GitlabStoreConfig {
     pub http: HttpConfig,
 }
 
+/// The Gitea store as configured (`registry.url`, `registry.owner`,
+/// `registry.repo`); the token (`GITEA_TOKEN`) comes from the environment
+/// and is looked up by the adapter's composition. The values are checked
+/// by the adapter, whose errors name the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiteaStoreConfig {
+    pub url: Option<String>,
+    /// The user or organisation that owns the packages.
+    pub owner: Option<String>,
+    /// The repository each package is linked to.
+    pub repo: Option<String>,
+    pub http: HttpConfig,
+}
+
+/// The S3 store as configured (`registry.bucket`, `registry.region`,
+/// `registry.prefix`, `registry.url` as the endpoint override); the
+/// credentials come from the AWS variables and files, looked up by the
+/// adapter's composition. The values are checked by the adapter, whose
+/// errors name the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3StoreConfig {
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub prefix: Option<String>,
+    /// The endpoint of an S3-compatible server; AWS when absent.
+    pub url: Option<String>,
+    pub http: HttpConfig,
+}
+
 /// Timeouts, retries and concurrency of an HTTP store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpConfig {
@@ -51,6 +80,8 @@ pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 pub enum StoreConfig {
     Fs(FsStoreConfig),
     Gitlab(GitlabStoreConfig),
+    Gitea(GiteaStoreConfig),
+    S3(S3StoreConfig),
     /// A provider this build does not implement yet, with its name.
     Unsupported(&'static str),
 }
@@ -69,8 +100,8 @@ impl Settings {
             None => fs(self, &registry, registry.path.is_some()),
             Some(Provider::Fs) => fs(self, &registry, true),
             Some(Provider::Gitlab) => gitlab(self, &registry),
-            Some(Provider::Gitea) => Ok(StoreConfig::Unsupported("gitea")),
-            Some(Provider::S3) => Ok(StoreConfig::Unsupported("s3")),
+            Some(Provider::Gitea) => gitea(self, &registry),
+            Some(Provider::S3) => s3(self, &registry),
         }
     }
 }
@@ -113,6 +144,55 @@ fn gitlab(settings: &Settings, registry: &RegistrySettings) -> Result<StoreConfi
     }))
 }
 
+fn gitea(settings: &Settings, registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
+    Ok(StoreConfig::Gitea(GiteaStoreConfig {
+        url: registry.url.clone(),
+        owner: registry.owner.clone(),
+        repo: registry.repo.clone(),
+        http: http_settings(settings, registry)?,
+    }))
+}
+
+fn s3(settings: &Settings, registry: &RegistrySettings) -> Result<StoreConfig, ConfigError> {
+    Ok(StoreConfig::S3(S3StoreConfig {
+        bucket: registry.bucket.clone(),
+        region: registry.region.clone(),
+        prefix: registry.prefix.clone(),
+        url: registry.url.clone(),
+        http: http_settings(settings, registry)?,
+    }))
+}
+
+/// The HTTP-store keys with their defaults; a zero where at least one is
+/// needed is an error naming the key and where its value came from.
+fn http_settings(
+    settings: &Settings,
+    registry: &RegistrySettings,
+) -> Result<HttpConfig, ConfigError> {
+    let http = HttpConfig {
+        connect_timeout_secs: registry.connect_timeout_secs.unwrap_or(10),
+        timeout_secs: registry.timeout_secs.unwrap_or(30),
+        max_retries: registry.max_retries.unwrap_or(4),
+        retry_budget_secs: registry.retry_budget_secs.unwrap_or(60),
+        concurrency: registry.concurrency.unwrap_or(16),
+        max_records: registry.max_records.unwrap_or(DEFAULT_MAX_RECORDS),
+    };
+    for (key, value) in [
+        ("registry.connect_timeout_secs", http.connect_timeout_secs),
+        ("registry.timeout_secs", http.timeout_secs),
+        ("registry.concurrency", http.concurrency as u64),
+        ("registry.max_records", http.max_records as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::new(format!(
+                "{} must be at least 1",
+                settings.origin(key)
+            )));
+        }
+    }
+    Ok(http)
+}
+
 fn fs(
     settings: &Settings,
     registry: &RegistrySettings,
@@ -140,4 +220,91 @@ fn fs(
         configured,
         max_records,
     }))
+}
+
+#[cfg(test)]
+mod gitea_tests {
+    use super::*;
+    use crate::settings::Provider;
+
+    fn settings(registry: RegistrySettings) -> Settings {
+        Settings {
+            registry: Some(registry),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn provider_gitea_selects_the_gitea_store_with_its_keys() {
+        let config = settings(RegistrySettings {
+            provider: Some(Provider::Gitea),
+            url: Some("https://gitea.example.com".to_owned()),
+            owner: Some("platform".to_owned()),
+            repo: Some("base-images".to_owned()),
+            concurrency: Some(4),
+            ..RegistrySettings::default()
+        })
+        .store()
+        .expect("gitea");
+        let StoreConfig::Gitea(gitea) = config else {
+            panic!("not the gitea store: {config:?}");
+        };
+        assert_eq!(gitea.url.as_deref(), Some("https://gitea.example.com"));
+        assert_eq!(gitea.owner.as_deref(), Some("platform"));
+        assert_eq!(gitea.repo.as_deref(), Some("base-images"));
+        assert_eq!(gitea.http.concurrency, 4);
+        assert_eq!(gitea.http.max_records, DEFAULT_MAX_RECORDS);
+    }
+
+    #[test]
+    fn zero_http_values_name_the_key_and_its_origin() {
+        let mut config = settings(RegistrySettings {
+            provider: Some(Provider::Gitea),
+            max_records: Some(0),
+            ..RegistrySettings::default()
+        });
+        config.origins.insert(
+            "registry.max_records".to_owned(),
+            "variable IMGLIFE_REGISTRY__MAX_RECORDS".to_owned(),
+        );
+        let error = config.store().expect_err("zero").to_string();
+        assert_eq!(
+            error,
+            "registry.max_records (from variable IMGLIFE_REGISTRY__MAX_RECORDS) must be at least 1"
+        );
+    }
+}
+
+#[cfg(test)]
+mod s3_tests {
+    use super::*;
+    use crate::settings::Provider;
+
+    #[test]
+    fn provider_s3_selects_the_s3_store_with_its_keys() {
+        let config = Settings {
+            registry: Some(RegistrySettings {
+                provider: Some(Provider::S3),
+                url: Some("http://garage.internal:3900".to_owned()),
+                bucket: Some("imglife".to_owned()),
+                region: Some("garage".to_owned()),
+                prefix: Some("builds".to_owned()),
+                timeout_secs: Some(5),
+                ..RegistrySettings::default()
+            }),
+            ..Settings::default()
+        }
+        .store()
+        .expect("s3");
+        let StoreConfig::S3(s3) = config else {
+            panic!("not the s3 store: {config:?}");
+        };
+        assert_eq!(s3.bucket.as_deref(), Some("imglife"));
+        assert_eq!(s3.region.as_deref(), Some("garage"));
+        assert_eq!(s3.prefix.as_deref(), Some("builds"));
+        assert_eq!(s3.url.as_deref(), Some("http://garage.internal:3900"));
+        assert_eq!(s3.http.timeout_secs, 5);
+        assert_eq!(s3.http.concurrency, 16);
+        assert_eq!(s3.http.max_records, DEFAULT_MAX_RECORDS);
+    }
 }

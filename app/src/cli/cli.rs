@@ -7,6 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "Links application images to the base images they were built on.";
 
+/// `0.1.0 (82d686b 2026-12-01)`: the version, the commit and the build
+/// date, from `app/build.rs`.
+pub const VERSION: &str = env!("IMGLIFE_VERSION_LINE");
+
 const REGISTER_EXAMPLES: &str = "\
 Examples:
   # Basic usage
@@ -34,7 +38,13 @@ Examples:
 Exit codes: 0 published (or dry run done), 1 error, 2 command-line usage error.";
 
 #[derive(Debug, Parser)]
-#[command(name = "imglife", version, about = ABOUT, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "imglife",
+    version = VERSION,
+    about = ABOUT,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Configuration file [default: ./imglife.yaml when present] [env: IMGLIFE_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
@@ -52,8 +62,13 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorArg>,
 
+    /// Validate the configuration (and the command line), then exit 0 or 1 without running anything
+    #[arg(long, global = true)]
+    pub check: bool,
+
+    /// Required unless --check is given.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 const STATUS_EXAMPLES: &str = "\
@@ -100,6 +115,80 @@ pub enum Command {
     /// List or purge application build records
     #[command(subcommand)]
     App(AppCommand),
+
+    /// Show or check the configuration in effect
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Print a shell completion script on stdout
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff, every command on one page) on stdout
+    #[command(after_help = MAN_EXAMPLES)]
+    Man,
+
+    /// Write the Markdown reference (commands/*.md, configuration.md) into DIR
+    #[command(hide = true)]
+    Docs(DocsArgs),
+}
+
+const CONFIG_SHOW_EXAMPLES: &str = "\
+Examples:
+  imglife config show
+  IMGLIFE_REGISTRY__URL=https://gitlab.example.com imglife --log-level debug config show
+
+Each value is followed by where it came from: default, config file and line,
+variable or flag. Tokens read from the environment are named, never shown.";
+
+const CONFIG_CHECK_EXAMPLES: &str = "\
+Examples:
+  imglife config check
+  imglife --config ci/imglife.yaml config check
+  imglife --check register --image registry.example.com/apps/myservice:1.2.0
+
+Exit codes: 0 valid, 1 invalid (one error: line names the culprit).";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  # bash: now, then in every new shell
+  source <(imglife completions bash)
+  imglife completions bash > ~/.local/share/bash-completion/completions/imglife
+
+  # zsh: a directory on $fpath
+  imglife completions zsh > ~/.zfunc/_imglife
+
+  # fish
+  imglife completions fish > ~/.config/fish/completions/imglife.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  imglife man | man -l -
+  imglife man > ~/.local/share/man/man1/imglife.1";
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the configuration in effect as YAML, each value with where it came from
+    #[command(after_help = CONFIG_SHOW_EXAMPLES)]
+    Show,
+
+    /// Validate the configuration and the store it selects; contacts nothing
+    #[command(after_help = CONFIG_CHECK_EXAMPLES)]
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// The documentation directory
+    #[arg(value_name = "DIR", default_value = "docs")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use imglife::sources::{Fallback, Unavailable};
 use imglife::stores::DryRun;
+use imglife_config::GiteaStoreConfig;
+use imglife_config::S3StoreConfig;
 use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice, StoreConfig};
 use imglife_docker_daemon::{DockerSource, Endpoint};
 use imglife_domain::ports::{
     ImageMetadataSource, RecordReader, RecordStore, Reporter, SilentReporter,
 };
 use imglife_fs_store::FsStore;
+use imglife_gitea_store::{GiteaSettings, GiteaStore};
 use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
 use imglife_terminal::SpinnerReporter;
@@ -94,6 +97,8 @@ fn open_store(
                 .max_records(fs.max_records),
         )),
         StoreConfig::Gitlab(gitlab) => Ok(Box::new(gitlab_store(settings, &gitlab)?)),
+        StoreConfig::Gitea(gitea) => Ok(Box::new(gitea_store(settings, &gitea)?)),
+        StoreConfig::S3(s3) => Ok(Box::new(s3_store(settings, &s3)?)),
         StoreConfig::Unsupported(name) => Err(Failure::new(format!(
             "registry.provider {name}: this build of imglife cannot use the {name} store yet; \
              use registry.provider: fs"
@@ -145,6 +150,75 @@ fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<Gitla
         .with_concurrency(http.concurrency)
         .with_max_records(http.max_records);
     GitlabStore::new(gitlab).map_err(|e| settings_failure(settings, &e))
+}
+
+/// The Gitea store: `registry.url`, `registry.owner`, `registry.repo`, the
+/// HTTP-store keys, and the token in `GITEA_TOKEN` (optional: without it
+/// requests are anonymous, enough to read a public owner's records).
+fn gitea_store(settings: &Settings, config: &GiteaStoreConfig) -> Result<GiteaStore, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    let token = imglife_gitea_store::Token::from_env(&env);
+    let failure = |e: imglife_gitea_store::SettingsError| match &e.key {
+        Some(key) => Failure::new(format!("{} {}", settings.origin(key), e.message)),
+        None => Failure::new(e.message),
+    };
+    let http = config.http;
+    let gitea = GiteaSettings::new(
+        config.url.as_deref(),
+        config.owner.as_deref(),
+        config.repo.as_deref(),
+        token,
+    )
+    .map_err(failure)?
+    .with_timeouts(
+        Duration::from_secs(http.connect_timeout_secs),
+        Duration::from_secs(http.timeout_secs),
+    )
+    .with_retry(RetryPolicy {
+        max_retries: http.max_retries,
+        budget: Duration::from_secs(http.retry_budget_secs),
+        ..RetryPolicy::default()
+    })
+    .with_concurrency(http.concurrency)
+    .with_max_records(http.max_records);
+    GiteaStore::new(gitea).map_err(failure)
+}
+
+/// The S3 store: `registry.bucket`, `registry.region`, `registry.prefix`,
+/// `registry.url` (endpoint override), the HTTP-store keys, and the
+/// credentials the AWS SDKs would find (variables, shared files, web
+/// identity, container, instance metadata).
+fn s3_store(
+    settings: &Settings,
+    config: &S3StoreConfig,
+) -> Result<imglife_s3_store::S3Store, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    let failure = |e: imglife_s3_store::SettingsError| match &e.key {
+        Some(key) => Failure::new(format!("{} {}", settings.origin(key), e.message)),
+        None => Failure::new(e.message),
+    };
+    let credentials = imglife_s3_store::Credentials::from_env(&env).map_err(failure)?;
+    let http = config.http;
+    let s3 = imglife_s3_store::S3Settings::new(
+        config.bucket.as_deref(),
+        config.region.as_deref(),
+        config.prefix.as_deref(),
+        config.url.as_deref(),
+        credentials,
+    )
+    .map_err(failure)?
+    .with_timeouts(
+        Duration::from_secs(http.connect_timeout_secs),
+        Duration::from_secs(http.timeout_secs),
+    )
+    .with_retry(RetryPolicy {
+        max_retries: http.max_retries,
+        budget: Duration::from_secs(http.retry_budget_secs),
+        ..RetryPolicy::default()
+    })
+    .with_concurrency(http.concurrency)
+    .with_max_records(http.max_records);
+    imglife_s3_store::S3Store::new(s3).map_err(failure)
 }
 
 /// The image-metadata source for `--base` and `--platform` when they are

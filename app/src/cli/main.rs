@@ -5,9 +5,12 @@
 
 mod cli;
 mod compose;
+mod config_cmd;
+mod docs;
 mod error;
 mod input;
 mod logging;
+mod meta;
 mod output;
 mod purge_output;
 mod read_commands;
@@ -24,12 +27,17 @@ use imglife_config::{
     ColorChoice, ConfigFile, FileOrigin, LogFormat, LogLevel, Overrides, Settings, SourceChoice,
 };
 
-use crate::cli::{AppCommand, Cli, ColorArg, Command, LogFormatArg, LogLevelArg, SourceArg};
+use crate::cli::{
+    AppCommand, Cli, ColorArg, Command, ConfigCommand, LogFormatArg, LogLevelArg, SourceArg,
+};
 use crate::error::Failure;
 
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
+    if cli.command.is_none() && !cli.check {
+        meta::missing_command();
+    }
     // The flag applies at once, so that even a configuration error is
     // printed as asked; the configured value follows once it is loaded.
     if let Some(color) = cli.color {
@@ -48,6 +56,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, started: Instant) -> Result<(), Failure> {
+    // These print from the command-line definition alone: a broken
+    // configuration must not stop them.
+    match &cli.command {
+        Some(Command::Completions(args)) if !cli.check => return meta::completions(args.shell),
+        Some(Command::Man) if !cli.check => return meta::man(),
+        Some(Command::Docs(args)) if !cli.check => return docs::write(&args.dir),
+        _ => {}
+    }
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::new(format!("cannot read the working directory: {e}")))?;
     let settings = load_settings(&cli, &cwd)?;
@@ -58,21 +74,36 @@ fn run(cli: Cli, started: Instant) -> Result<(), Failure> {
         anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     logging::init(settings.log_level, settings.log_format, ansi_logs);
 
+    config_cmd::warn(&settings);
+
     tracing::debug!(cwd = %cwd.display(), "configuration loaded");
+    if cli.check {
+        return config_cmd::check(cli.command.as_ref(), &settings, &cwd, is_ci());
+    }
     match &cli.command {
-        Command::Register(args) => {
+        Some(Command::Register(args)) => {
             write_commands::register(args, &settings, &cwd, is_ci(), started)
         }
-        Command::Status(args) => read_commands::status(args, &settings, &cwd),
-        Command::App(AppCommand::List(args)) => read_commands::list(args, &settings, &cwd),
-        Command::App(AppCommand::Purge(args)) => {
+        Some(Command::Status(args)) => read_commands::status(args, &settings, &cwd),
+        Some(Command::App(AppCommand::List(args))) => read_commands::list(args, &settings, &cwd),
+        Some(Command::App(AppCommand::Purge(args))) => {
             write_commands::purge(args, &settings, &cwd, is_ci(), started)
         }
+        Some(Command::Config(ConfigCommand::Show)) => {
+            config_cmd::show(&cli, config_file(&cli).as_ref(), &settings, &cwd)
+        }
+        Some(Command::Config(ConfigCommand::Check)) => {
+            config_cmd::check(None, &settings, &cwd, is_ci())
+        }
+        // Handled above, before the configuration.
+        Some(Command::Completions(_) | Command::Man | Command::Docs(_)) | None => Ok(()),
     }
 }
 
-fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> {
-    let file = match (&cli.config, std::env::var_os("IMGLIFE_CONFIG")) {
+/// The config file named on the command line or in the environment;
+/// `None` leaves `./imglife.yaml` to the loader.
+fn config_file(cli: &Cli) -> Option<ConfigFile> {
+    match (&cli.config, std::env::var_os("IMGLIFE_CONFIG")) {
         (Some(path), _) => Some(ConfigFile {
             path: path.clone(),
             origin: FileOrigin::Flag,
@@ -82,7 +113,11 @@ fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> 
             origin: FileOrigin::Env,
         }),
         _ => None,
-    };
+    }
+}
+
+fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> {
+    let file = config_file(cli);
     let overrides = Overrides {
         log_level: cli.log_level.map(|l| match l {
             LogLevelArg::Off => LogLevel::Off,
@@ -98,7 +133,7 @@ fn load_settings(cli: &Cli, cwd: &std::path::Path) -> Result<Settings, Failure> 
         }),
         color: cli.color.map(color_choice),
         source: match &cli.command {
-            Command::Register(args) => args.source.map(|s| match s {
+            Some(Command::Register(args)) => args.source.map(|s| match s {
                 SourceArg::Auto => SourceChoice::Auto,
                 SourceArg::Registry => SourceChoice::Registry,
                 SourceArg::Docker => SourceChoice::Docker,

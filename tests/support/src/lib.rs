@@ -7,10 +7,12 @@
 pub mod contract;
 pub mod docker;
 pub mod fixtures;
+pub mod gitea;
 pub mod gitlab;
 pub mod hostile;
 pub mod memory_store;
 pub mod registry;
+pub mod s3;
 mod sandbox;
 
 pub use memory_store::MemoryStore;
