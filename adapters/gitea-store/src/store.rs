@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use imglife_domain::RecordKey;
 use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
-use imglife_http::{Attempt, BodyError, Cause, CauseKind, ClientOptions, Redirects, Transport};
+use imglife_http::{Attempt, BodyError, ClientOptions, Redirects, Transport};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use url::Url;
 
@@ -208,22 +208,12 @@ impl GiteaStore {
     }
 
     fn transport(&self, error: &reqwest::Error) -> Attempt<StoreError> {
-        let cause = Cause::of(error);
         let host = self.settings.base.host_str().unwrap_or_default();
-        let reason = match cause.kind {
-            CauseKind::Certificate => format!(
-                "Gitea at {host} presented a certificate imglife does not trust ({cause}); add \
-                 its CA to the PEM file named by SSL_CERT_FILE"
-            ),
-            CauseKind::Timeout => format!(
-                "Gitea at {host} did not answer within {}s",
-                self.settings.request_timeout.as_secs()
-            ),
-            CauseKind::Connect => format!("cannot connect to Gitea at {host}: {cause}"),
-            CauseKind::Broken | CauseKind::Other => {
-                format!("the connection to Gitea at {host} failed: {cause}")
-            }
-        };
+        let reason = imglife_http::cause::no_answer(
+            error,
+            &format!("Gitea at {host}"),
+            self.settings.request_timeout,
+        );
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
 

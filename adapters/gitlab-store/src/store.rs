@@ -8,7 +8,7 @@ use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_FILE_NAME;
 use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
 use imglife_http::message::error_text;
-use imglife_http::{Attempt, BodyError, Cause, CauseKind, ClientOptions, Redirects, Transport};
+use imglife_http::{Attempt, BodyError, ClientOptions, Redirects, Transport};
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::api::{
@@ -172,22 +172,12 @@ impl GitlabStore {
     }
 
     fn transport(&self, error: &reqwest::Error) -> Attempt<StoreError> {
-        let cause = Cause::of(error);
         let host = self.settings.api.host_str().unwrap_or_default();
-        let reason = match cause.kind {
-            CauseKind::Certificate => format!(
-                "GitLab at {host} presented a certificate imglife does not trust ({cause}); add \
-                 its CA to the PEM file named by SSL_CERT_FILE"
-            ),
-            CauseKind::Timeout => format!(
-                "GitLab at {host} did not answer within {}s",
-                self.settings.request_timeout.as_secs()
-            ),
-            CauseKind::Connect => format!("cannot connect to GitLab at {host}: {cause}"),
-            CauseKind::Broken | CauseKind::Other => {
-                format!("the connection to GitLab at {host} failed: {cause}")
-            }
-        };
+        let reason = imglife_http::cause::no_answer(
+            error,
+            &format!("GitLab at {host}"),
+            self.settings.request_timeout,
+        );
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
 

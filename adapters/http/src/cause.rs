@@ -67,6 +67,24 @@ impl Cause {
     }
 }
 
+/// One sentence for a request that got no answer from `server` (e.g.
+/// `GitLab at gitlab.example.com`), with the fix where there is one; the
+/// stores share it so that the same failure reads the same everywhere.
+pub fn no_answer(error: &reqwest::Error, server: &str, timeout: std::time::Duration) -> String {
+    let cause = Cause::of(error);
+    match cause.kind {
+        CauseKind::Certificate => format!(
+            "{server} presented a certificate imglife does not trust ({cause}); add its CA to \
+             the PEM file named by SSL_CERT_FILE"
+        ),
+        CauseKind::Timeout => format!("{server} did not answer within {}s", timeout.as_secs()),
+        CauseKind::Connect => format!("cannot connect to {server}: {cause}"),
+        CauseKind::Broken | CauseKind::Other => {
+            format!("the connection to {server} failed: {cause}")
+        }
+    }
+}
+
 impl std::fmt::Display for Cause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)

@@ -8,7 +8,7 @@ use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_EXTENSION;
 use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
 use imglife_domain::text::escape;
-use imglife_http::{Attempt, BodyError, Cause, CauseKind, ClientOptions, Redirects, Transport};
+use imglife_http::{Attempt, BodyError, ClientOptions, Redirects, Transport};
 use object_store::aws::{AwsAuthorizer, AwsCredential};
 use object_store::client::HttpRequestBody;
 use reqwest::header::{HeaderValue, IF_MATCH};
@@ -240,22 +240,12 @@ impl S3Store {
     }
 
     fn transport(&self, error: &reqwest::Error) -> Attempt<StoreError> {
-        let cause = Cause::of(error);
         let host = self.settings.bucket_url.host_str().unwrap_or_default();
-        let reason = match cause.kind {
-            CauseKind::Certificate => format!(
-                "S3 at {host} presented a certificate imglife does not trust ({cause}); add its \
-                 CA to the PEM file named by SSL_CERT_FILE"
-            ),
-            CauseKind::Timeout => format!(
-                "S3 at {host} did not answer within {}s",
-                self.settings.request_timeout.as_secs()
-            ),
-            CauseKind::Connect => format!("cannot connect to S3 at {host}: {cause}"),
-            CauseKind::Broken | CauseKind::Other => {
-                format!("the connection to S3 at {host} failed: {cause}")
-            }
-        };
+        let reason = imglife_http::cause::no_answer(
+            error,
+            &format!("S3 at {host}"),
+            self.settings.request_timeout,
+        );
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
 
