@@ -109,7 +109,8 @@ fn line_of(path: &Path, keys: &[String]) -> Option<usize> {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return None;
     }
-    let text = std::fs::read_to_string(path).ok()?;
+    // Read again with the same bound as `load` (the file may have grown).
+    let text = String::from_utf8(crate::load::read_bounded(path).ok()?).ok()?;
     let mut wanted = keys.iter();
     let mut key = wanted.next()?;
     let mut parent_indent: Option<usize> = None;

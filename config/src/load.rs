@@ -283,7 +283,7 @@ const CONFIG_FILE_MAX: u64 = 1024 * 1024;
 /// At most `CONFIG_FILE_MAX + 1` bytes of `path`: enough to tell that it is
 /// too large. Reading once (figment is then given the text) also keeps
 /// `--config <(generate-config)` working: a pipe cannot be read twice.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?

@@ -146,14 +146,7 @@ impl GiteaStore {
             self.send_once(call, with_token)
         })
         .await
-        .map_err(|gave_up| {
-            let text = format!("{action}: {}", gave_up.describe());
-            match gave_up.error {
-                StoreError::Failed(_) => StoreError::Failed(text),
-                StoreError::Denied(_) => StoreError::Denied(text),
-                _ => StoreError::Unavailable(text),
-            }
-        })
+        .map_err(|gave_up| gave_up.into_store_error(action))
     }
 
     async fn send_once(

@@ -159,6 +159,22 @@ impl<E: std::fmt::Display> GaveUp<E> {
     }
 }
 
+impl GaveUp<imglife_domain::ports::StoreError> {
+    /// The store error to report: `context` (what was being done), then
+    /// the last failure and why no further attempt was made, in the same
+    /// variant as the last failure (a refusal stays `Denied`, a bad answer
+    /// `Failed`, anything else is `Unavailable`).
+    pub fn into_store_error(self, context: &str) -> imglife_domain::ports::StoreError {
+        use imglife_domain::ports::StoreError;
+        let text = format!("{context}: {}", self.describe());
+        match self.error {
+            StoreError::Failed(_) => StoreError::Failed(text),
+            StoreError::Denied(_) => StoreError::Denied(text),
+            _ => StoreError::Unavailable(text),
+        }
+    }
+}
+
 /// Runs `operation` until it succeeds, fails for good, or the policy says
 /// stop. `what` names the operation in the log line of each retry.
 pub async fn retry<T, E, F, Fut>(

@@ -114,14 +114,7 @@ impl S3Store {
             self.send_once(call, target)
         })
         .await
-        .map_err(|gave_up| {
-            let text = format!("{action} {target}: {}", gave_up.describe());
-            match gave_up.error {
-                StoreError::Failed(_) => StoreError::Failed(text),
-                StoreError::Denied(_) => StoreError::Denied(text),
-                _ => StoreError::Unavailable(text),
-            }
-        })
+        .map_err(|gave_up| gave_up.into_store_error(&format!("{action} {target}")))
     }
 
     async fn send_once(&self, call: &Call, target: &str) -> Result<Answer, Attempt<StoreError>> {

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use imglife::sources::{Fallback, Unavailable};
 use imglife::stores::DryRun;
-use imglife_config::GiteaStoreConfig;
-use imglife_config::S3StoreConfig;
-use imglife_config::{DEFAULT_FS_PATH, GitlabStoreConfig, Settings, SourceChoice, StoreConfig};
+use imglife_config::{
+    DEFAULT_FS_PATH, GiteaStoreConfig, GitlabStoreConfig, HttpConfig, S3StoreConfig, Settings,
+    SourceChoice, StoreConfig,
+};
 use imglife_docker_daemon::{DockerSource, Endpoint};
 use imglife_domain::ports::{
     ImageMetadataSource, RecordReader, RecordStore, Reporter, SilentReporter,
@@ -138,15 +139,8 @@ fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<Gitla
             )),
             _ => settings_failure(settings, &e),
         })?
-        .with_timeouts(
-            Duration::from_secs(http.connect_timeout_secs),
-            Duration::from_secs(http.timeout_secs),
-        )
-        .with_retry(RetryPolicy {
-            max_retries: http.max_retries,
-            budget: Duration::from_secs(http.retry_budget_secs),
-            ..RetryPolicy::default()
-        })
+        .with_timeouts(connect_timeout(&http), request_timeout(&http))
+        .with_retry(retry_policy(&http))
         .with_concurrency(http.concurrency)
         .with_max_records(http.max_records);
     GitlabStore::new(gitlab).map_err(|e| settings_failure(settings, &e))
@@ -170,15 +164,8 @@ fn gitea_store(settings: &Settings, config: &GiteaStoreConfig) -> Result<GiteaSt
         token,
     )
     .map_err(failure)?
-    .with_timeouts(
-        Duration::from_secs(http.connect_timeout_secs),
-        Duration::from_secs(http.timeout_secs),
-    )
-    .with_retry(RetryPolicy {
-        max_retries: http.max_retries,
-        budget: Duration::from_secs(http.retry_budget_secs),
-        ..RetryPolicy::default()
-    })
+    .with_timeouts(connect_timeout(&http), request_timeout(&http))
+    .with_retry(retry_policy(&http))
     .with_concurrency(http.concurrency)
     .with_max_records(http.max_records);
     GiteaStore::new(gitea).map_err(failure)
@@ -207,18 +194,28 @@ fn s3_store(
         credentials,
     )
     .map_err(failure)?
-    .with_timeouts(
-        Duration::from_secs(http.connect_timeout_secs),
-        Duration::from_secs(http.timeout_secs),
-    )
-    .with_retry(RetryPolicy {
-        max_retries: http.max_retries,
-        budget: Duration::from_secs(http.retry_budget_secs),
-        ..RetryPolicy::default()
-    })
+    .with_timeouts(connect_timeout(&http), request_timeout(&http))
+    .with_retry(retry_policy(&http))
     .with_concurrency(http.concurrency)
     .with_max_records(http.max_records);
     imglife_s3_store::S3Store::new(s3).map_err(failure)
+}
+
+/// The HTTP-store keys every networked store takes the same way.
+fn connect_timeout(http: &HttpConfig) -> Duration {
+    Duration::from_secs(http.connect_timeout_secs)
+}
+
+fn request_timeout(http: &HttpConfig) -> Duration {
+    Duration::from_secs(http.timeout_secs)
+}
+
+fn retry_policy(http: &HttpConfig) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: http.max_retries,
+        budget: Duration::from_secs(http.retry_budget_secs),
+        ..RetryPolicy::default()
+    }
 }
 
 /// The image-metadata source for `--base` and `--platform` when they are
