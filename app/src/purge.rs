@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt;
 use imglife_domain::RecordKey;
-use imglife_domain::ports::{RecordStore, Reporter, Step, StoreError};
+use imglife_domain::ports::{RecordCache, RecordStore, Reporter, Step, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::records::{self, Entry, Invalid};
@@ -87,16 +87,28 @@ enum Outcome {
     Failed(String),
 }
 
-/// Loads every record, plans, deletes (checking each deletion). Only a
-/// store that cannot be listed or read is an error; a deletion that fails
-/// is reported in `failed` and the others still go.
+/// Loads every record (through the read cache, if any), plans, deletes
+/// (checking each deletion). Only a store that cannot be listed or read is
+/// an error; a deletion that fails is reported in `failed` and the others
+/// still go.
+///
+/// A record taken from the cache is compared at deletion time like a
+/// downloaded one: the cache holds the stored bytes of the version listed,
+/// so `delete_if_unchanged` deletes only that record. Deleted records stay
+/// in the cache file until the next load, which no longer lists them and
+/// leaves them out.
 pub async fn purge(
     store: &dyn RecordStore,
     retention: Retention,
     now: Timestamp,
     reporter: &dyn Reporter,
+    cache: Option<&dyn RecordCache>,
 ) -> Result<Purged, StoreError> {
-    let loaded = records::load(store, reporter).await?;
+    let options = records::Options {
+        cache,
+        documents: true,
+    };
+    let loaded = records::load_with(store, reporter, options).await?;
     let examined = loaded.entries.len() + loaded.invalid.len();
     let plan = plan(loaded.entries, retention, now);
     // The newest record the plan keeps for each repository (never one
@@ -136,8 +148,8 @@ pub async fn purge(
         for ((_, outcome), entry) in outcomes.into_iter().zip(plan.delete) {
             match outcome {
                 Outcome::Deleted => purged.deleted.push(entry),
-                Outcome::Skipped(why) => purged.skipped.push((entry.key, why)),
-                Outcome::Failed(why) => purged.failed.push((entry.key, why)),
+                Outcome::Skipped(why) => purged.skipped.push((entry.key(), why)),
+                Outcome::Failed(why) => purged.failed.push((entry.key(), why)),
             }
         }
     }
@@ -155,7 +167,7 @@ async fn delete_checked(store: &dyn RecordStore, entry: &Entry, anchor: Option<&
         // could empty the repository.
         return Outcome::Skipped("no newer record of its repository is kept".to_owned());
     };
-    match store.get(&anchor.key).await {
+    match store.get(&anchor.key()).await {
         Ok(Some(_)) => {}
         Ok(None) => {
             return Outcome::Skipped(format!(
@@ -165,7 +177,10 @@ async fn delete_checked(store: &dyn RecordStore, entry: &Entry, anchor: Option<&
         }
         Err(e) => return Outcome::Failed(e.to_string()),
     }
-    match store.delete_if_unchanged(&entry.key, &entry.document).await {
+    let Some(document) = entry.document.as_deref() else {
+        return Outcome::Failed("its document was not loaded".to_owned());
+    };
+    match store.delete_if_unchanged(&entry.key(), document).await {
         Ok(true) => Outcome::Deleted,
         Ok(false) => Outcome::Skipped(
             "it changed while the purge ran (registered again?), so it may now be the newest"

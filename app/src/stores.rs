@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use imglife_domain::RecordKey;
-use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
+use imglife_domain::ports::{Fetched, Listed, RecordReader, RecordStore, StoreError};
 
 /// A store that reads through to `S` and writes nothing: `put` and `delete`
 /// succeed without touching `S` and only log, at debug level, what they
@@ -45,6 +45,18 @@ impl<S: RecordReader + ?Sized> RecordReader for DryRun<S> {
 
     fn parallelism(&self) -> usize {
         self.reader.parallelism()
+    }
+
+    async fn list_versioned(&self) -> Result<Vec<Listed>, StoreError> {
+        self.reader.list_versioned().await
+    }
+
+    async fn get_versioned(&self, key: &RecordKey) -> Result<Option<Fetched>, StoreError> {
+        self.reader.get_versioned(key).await
+    }
+
+    fn cache_identity(&self) -> Option<String> {
+        self.reader.cache_identity()
     }
 }
 

@@ -49,8 +49,7 @@ pub fn key_of(record: &BuildRecord) -> RecordKey {
 pub fn entry(image: &str, base: &str, built_at: &str) -> Entry {
     let record = record(image, base, built_at);
     Entry {
-        key: key_of(&record),
-        document: record.to_json(),
+        document: Some(record.to_json()),
         record,
     }
 }

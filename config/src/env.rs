@@ -35,6 +35,7 @@ const KEYS: &[&str] = &[
     "inspection",
     "source",
     "build",
+    "cache",
 ];
 
 /// The configuration found in the environment, as a figment provider.

@@ -284,7 +284,7 @@ pub const KEYS: &[Key] = &[
     stores(
         key(
             "registry.concurrency",
-            Some("16"),
+            Some("64"),
             "number, at least 1",
             STORE_COMMANDS,
             "HTTP stores: parallel requests when reading many records.",
@@ -338,6 +338,18 @@ pub const KEYS: &[Key] = &[
         "number",
         &["register"],
         "Reading image metadata from a registry: retries of a transient fault.",
+    ),
+    flag(
+        key(
+            "cache.dir",
+            // The default depends on the environment (config show would
+            // print variable names, not a value): said in `about`.
+            None,
+            "directory",
+            &["status", "app list", "app purge"],
+            "The read cache: records downloaded before, kept by store and version so that only new or changed ones are downloaded (docs/cache.md). Relative to the working directory. Unset: $XDG_CACHE_HOME/imglife, else ~/.cache/imglife; with neither variable, or with --no-cache, nothing is cached.",
+        ),
+        "--no-cache",
     ),
     key(
         "build.tag_format",
@@ -463,6 +475,9 @@ mod tests {
             }),
             build: Some(BuildSettings {
                 tag_format: Some("t".into()),
+            }),
+            cache: Some(crate::settings::CacheSettings {
+                dir: Some("c".into()),
             }),
             ..Settings::default()
         };

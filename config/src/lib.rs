@@ -15,8 +15,8 @@ mod unknown;
 pub use error::ConfigError;
 pub use load::{ConfigFile, FileOrigin, Overrides, load};
 pub use settings::{
-    BuildSettings, ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId, Provider,
-    RegistrySettings, RetentionSettings, Settings, SourceChoice,
+    BuildSettings, CacheSettings, ColorChoice, InspectionSettings, LogFormat, LogLevel, ProjectId,
+    Provider, RegistrySettings, RetentionSettings, Settings, SourceChoice, default_cache_dir,
 };
 pub use store::{
     DEFAULT_FS_PATH, DEFAULT_MAX_RECORDS, FsStoreConfig, GiteaStoreConfig, GitlabStoreConfig,

@@ -140,6 +140,7 @@ const ORIGIN_KEYS: &[&str] = &[
     "inspection.connect_timeout_secs",
     "inspection.timeout_secs",
     "build.tag_format",
+    "cache.dir",
 ];
 
 /// Linux's `PATH_MAX` (`<linux/limits.h>`): the longest path a system call
@@ -151,7 +152,19 @@ const PATH_MAX: usize = 4096;
 /// command: a bad setting should not wait for the day it is first used.
 fn validate(settings: &Settings) -> Result<(), ConfigError> {
     if let Some(path) = settings.registry.as_ref().and_then(|r| r.path.as_ref()) {
-        check_fs_path(&settings.origin("registry.path"), path)?;
+        check_fs_path(
+            &settings.origin("registry.path"),
+            path,
+            "set it to the directory that keeps the records, e.g. .imglife/records",
+        )?;
+    }
+    if let Some(path) = settings.cache.as_ref().and_then(|c| c.dir.as_ref()) {
+        check_fs_path(
+            &settings.origin("cache.dir"),
+            path,
+            "set it to the directory for the read cache, e.g. .imglife/cache, or leave it \
+             unset for the default",
+        )?;
     }
     let inspection = settings.inspection;
     for (key, value, default) in [
@@ -169,13 +182,12 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `registry.path`: a directory someone meant to write, not a value that
+/// `registry.path`, `cache.dir`: a directory someone meant to write, not a value that
 /// lost its text on the way (blank), gained a line break (a YAML block
 /// scalar, a variable set from a multi-line command) or cannot be a path.
-fn check_fs_path(key: &str, path: &Path) -> Result<(), ConfigError> {
+fn check_fs_path(key: &str, path: &Path, fix: &str) -> Result<(), ConfigError> {
     // Values from YAML and from variables are UTF-8 (both checked).
     let text = path.to_string_lossy();
-    let fix = "set it to the directory that keeps the records, e.g. .imglife/records";
     if text.is_empty() {
         return Err(ConfigError::new(format!("{key} is empty; {fix}")));
     }
@@ -349,6 +361,48 @@ mod tests {
             Ok(StoreConfig::Fs(fs)) => fs.root,
             other => panic!("not the fs store: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_cache_directory_comes_from_cache_dir_else_xdg_else_home() {
+        let cwd = Path::new("/work");
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let settings = Dir::empty()
+            .load(&[("IMGLIFE_CACHE__DIR", ".imglife/cache")])
+            .expect("loads");
+        assert_eq!(
+            settings.cache_dir(cwd, &env(&[("HOME", "/home/u")])),
+            Some(PathBuf::from("/work/.imglife/cache"))
+        );
+        assert_eq!(
+            settings.origin("cache.dir"),
+            "cache.dir (from variable IMGLIFE_CACHE__DIR)"
+        );
+        let none = Settings::default();
+        assert_eq!(
+            none.cache_dir(cwd, &env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/x/imglife"))
+        );
+        // A relative XDG_CACHE_HOME is invalid (XDG): HOME's is used.
+        assert_eq!(
+            none.cache_dir(cwd, &env(&[("XDG_CACHE_HOME", "x"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/home/u/.cache/imglife"))
+        );
+        assert_eq!(none.cache_dir(cwd, &env(&[("HOME", "")])), None);
+        let error = Dir::with_file("cache:\n  dir: '  '\n").error(&[]);
+        assert!(
+            error.contains("cache.dir") && error.contains("only blanks"),
+            "{error}"
+        );
+        let error = Dir::with_file("cache:\n  dri: x\n").error(&[]);
+        assert!(error.contains("dri"), "{error}");
     }
 
     #[test]

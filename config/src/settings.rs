@@ -34,6 +34,9 @@ pub struct Settings {
     /// how tags are made from it.
     #[serde(default)]
     pub build: Option<BuildSettings>,
+    /// `cache:`: the read cache of `status`, `app list` and `app purge`.
+    #[serde(default)]
+    pub cache: Option<CacheSettings>,
     /// Where some values came from (`Settings::origin`); filled by `load`.
     #[serde(skip)]
     pub origins: std::collections::BTreeMap<String, String>,
@@ -62,7 +65,40 @@ pub struct BuildSettings {
     pub tag_format: Option<String>,
 }
 
+/// The read cache. Unknown keys are errors, like in `registry:`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Where downloaded records are kept between runs, relative to the
+    /// working directory; default [`default_cache_dir`].
+    pub dir: Option<PathBuf>,
+}
+
+/// `$XDG_CACHE_HOME/imglife` (an absolute `XDG_CACHE_HOME` only, as the
+/// XDG specification says), else `$HOME/.cache/imglife`; `None` when
+/// neither is set: then nothing is cached.
+pub fn default_cache_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(xdg) = set("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
+        return Some(xdg.join("imglife"));
+    }
+    set("HOME").map(|home| home.join(".cache").join("imglife"))
+}
+
 impl Settings {
+    /// The read cache's directory: `cache.dir` resolved against `cwd`,
+    /// else the default (`default_cache_dir`); `None` when there is none.
+    pub fn cache_dir(
+        &self,
+        cwd: &std::path::Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<PathBuf> {
+        match self.cache.as_ref().and_then(|c| c.dir.as_ref()) {
+            Some(dir) => Some(cwd.join(dir)),
+            None => default_cache_dir(env),
+        }
+    }
+
     /// `key`, and where its value came from when that was a file or a
     /// variable: `registry.url (variable IMGLIFE_REGISTRY__URL)`.
     pub fn origin(&self, key: &str) -> String {

@@ -39,8 +39,58 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// A store's token for the content of one record as it is now: an S3
+/// ETag, a file's size, modification time and inode. Opaque: it is only
+/// ever compared for equality with a token the same store gave earlier.
+///
+/// A store gives one only when it changes whenever the record is written
+/// again (a `put` of other bytes under the same key): the read cache takes
+/// an unchanged token as "the bytes cached for it are still the record",
+/// so a token that can stay the same across an overwrite would serve a
+/// stale record. A store that has no such token gives none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key of a listing, with the version of its record when the store's
+/// listing gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: RecordKey,
+    pub version: Option<Version>,
+}
+
+/// A downloaded record: its bytes, and the version of exactly those bytes
+/// when the store can tell (the ETag of the `GET`, the `fstat` of the file
+/// read), so that what is cached is never filed under a newer version than
+/// its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub document: Vec<u8>,
+    pub version: Option<Version>,
+}
+
 /// Reading build records: all that `status` and `app list` get, so that a
 /// read command holds nothing that could write or delete.
+///
+/// The `*_versioned` methods and `cache_identity` serve the read cache;
+/// their defaults (no versions, no identity) keep a store that has nothing
+/// to offer correct: each of its records is downloaded on every run.
 #[async_trait]
 pub trait RecordReader: Send + Sync {
     /// Where the record of `key` lives, for people: a path, a package URL.
@@ -59,6 +109,81 @@ pub trait RecordReader: Send + Sync {
     fn parallelism(&self) -> usize {
         1
     }
+
+    /// `list`, each key with the version of its record when the store's
+    /// listing gives one (see [`Version`]: it must change on every
+    /// overwrite). Default: `list`, without versions.
+    async fn list_versioned(&self) -> Result<Vec<Listed>, StoreError> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .map(|key| Listed { key, version: None })
+            .collect())
+    }
+
+    /// `get`, with the version of the bytes read when the store can tell.
+    /// The version must be the one of these very bytes (taken with them,
+    /// not looked up again), and equal to what `list_versioned` gives for
+    /// the same unchanged record. Default: `get`, without a version.
+    async fn get_versioned(&self, key: &RecordKey) -> Result<Option<Fetched>, StoreError> {
+        Ok(self.get(key).await?.map(|document| Fetched {
+            document,
+            version: None,
+        }))
+    }
+
+    /// Which store this is, for the read cache to keep its records apart
+    /// from other stores': `fs /abs/root`, `s3 https://host/bucket/prefix/`.
+    /// It is written into the cache in clear, so it must never hold a
+    /// credential (no userinfo, no query, no token). `None`: this store's
+    /// records are never cached (the default; a store without versions
+    /// gains nothing from a cache).
+    fn cache_identity(&self) -> Option<String> {
+        None
+    }
+}
+
+/// One record as the read cache holds it: under which key, for which
+/// version of the store's, and the document's bytes as the store gave them
+/// (`app purge` compares them with the stored record before deleting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cached {
+    pub key: RecordKey,
+    pub version: Version,
+    pub document: Vec<u8>,
+}
+
+/// A local cache of downloaded records, by store identity (see
+/// [`RecordReader::cache_identity`]). Synchronous on purpose: it is a
+/// local file read once and written once per command, and a caller never
+/// holds every cached document at once (entries are handed over one by
+/// one, and written one by one).
+///
+/// A cache is an optimisation, never a source of truth: whatever it cannot
+/// read or vouch for (another store's, damaged, truncated) it leaves out,
+/// and the caller downloads that record again. Failing to write it is at
+/// most a warning.
+pub trait RecordCache: Send + Sync {
+    /// Hands each cached entry of `identity` that is intact (checksum,
+    /// identity, key all as written) to `found`, in no particular order.
+    /// A missing, foreign or unreadable cache finds nothing.
+    fn read(&self, identity: &str, found: &mut dyn FnMut(Cached));
+
+    /// Starts replacing the cache of `identity`: the entries written go
+    /// to a new cache that replaces the old one whole at
+    /// [`CacheWriter::commit`], so that a reader (another imglife run)
+    /// sees the old cache or the new one, never a mix. Dropping the writer
+    /// without committing leaves the old cache as it was.
+    fn rewrite(&self, identity: &str) -> Result<Box<dyn CacheWriter>, String>;
+}
+
+/// The new contents of one store's cache, written entry by entry.
+pub trait CacheWriter: Send {
+    fn write(&mut self, key: &RecordKey, version: &Version, document: &[u8]) -> Result<(), String>;
+
+    /// Makes the entries written the store's cache, replacing the old one.
+    fn commit(self: Box<Self>) -> Result<(), String>;
 }
 
 /// Where build records are kept. Every store keeps one record per key and

@@ -21,6 +21,7 @@
 //! * a listing holds at most `max_records` keys: past that it is an error,
 //!   never a silently truncated answer.
 
+pub mod cache;
 mod read;
 mod temp;
 
@@ -32,7 +33,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_EXTENSION;
-use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
+use imglife_domain::ports::{Fetched, Listed, RecordReader, RecordStore, StoreError, Version};
 
 use crate::read::{describe, show};
 pub use crate::temp::STALE_AFTER;
@@ -190,16 +191,21 @@ impl FsStore {
         }
     }
 
-    fn read(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The record's bytes, with the version of the file actually read.
+    fn read(&self, key: &RecordKey) -> Result<Option<Fetched>, StoreError> {
         if !self.real_record_dir(key)? {
             return Ok(None);
         }
-        read::regular_file(
+        let read = read::regular_file_with_metadata(
             &self.path_of(key),
             &self.shown_path_of(key),
             MAX_RECORD_BYTES,
         )
-        .map_err(|e| StoreError::Failed(e.0))
+        .map_err(|e| StoreError::Failed(e.0))?;
+        Ok(read.map(|(document, opened)| Fetched {
+            document,
+            version: version_of(&opened),
+        }))
     }
 
     fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
@@ -288,7 +294,9 @@ impl FsStore {
         }
     }
 
-    fn scan(&self) -> Result<Vec<RecordKey>, StoreError> {
+    /// Every record file's key, with the version of what the entry is now
+    /// (its own metadata, `lstat`: nothing is followed).
+    fn scan(&self) -> Result<Vec<Listed>, StoreError> {
         let fail = |path: &Path, e: io::Error| {
             StoreError::Failed(format!(
                 "cannot list {}: {e}; check registry.path ({})",
@@ -378,7 +386,11 @@ impl FsStore {
                         if keys.len() == self.max_records {
                             return Err(self.too_many());
                         }
-                        keys.push(key);
+                        // DirEntry::metadata does not follow a link; an
+                        // entry gone meanwhile has no version (its read
+                        // says what happened).
+                        let version = file.metadata().ok().and_then(|m| version_of(&m));
+                        keys.push(Listed { key, version });
                     }
                     Err(e) => tracing::warn!(
                         "ignoring {}: {}",
@@ -402,6 +414,33 @@ impl FsStore {
     }
 }
 
+/// The version of a record file: its size, modification time (to the
+/// nanosecond), inode and device. Every write of the store is a new file
+/// renamed over the record, so an overwrite always brings a new inode; an
+/// edit in place (by hand, by another tool) changes the modification time
+/// and usually the size. Only a regular file has one.
+#[cfg(unix)]
+fn version_of(meta: &fs::Metadata) -> Option<Version> {
+    use std::os::unix::fs::MetadataExt;
+    meta.file_type().is_file().then(|| {
+        Version::new(format!(
+            "{}:{}.{:09}:{}:{}",
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ino(),
+            meta.dev()
+        ))
+    })
+}
+
+/// Without inode numbers, a rename over a record of the same size within
+/// the clock's resolution would keep its version: no versions, no cache.
+#[cfg(not(unix))]
+fn version_of(_: &fs::Metadata) -> Option<Version> {
+    None
+}
+
 /// A store entry left out of a listing, named for the person reading the
 /// log (the path escaped: file names are outside text).
 fn skipped(path: &Path, why: &str) {
@@ -415,12 +454,32 @@ impl RecordReader for FsStore {
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get_versioned(key).await?.map(|f| f.document))
+    }
+
+    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+        Ok(self
+            .list_versioned()
+            .await?
+            .into_iter()
+            .map(|l| l.key)
+            .collect())
+    }
+
+    async fn list_versioned(&self) -> Result<Vec<Listed>, StoreError> {
+        self.blocking(Self::scan).await
+    }
+
+    async fn get_versioned(&self, key: &RecordKey) -> Result<Option<Fetched>, StoreError> {
         let key = key.clone();
         self.blocking(move |store| store.read(&key)).await
     }
 
-    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
-        self.blocking(Self::scan).await
+    /// `fs <root>`, the root resolved (links and `..` included) so that two
+    /// spellings of one directory share a cache.
+    fn cache_identity(&self) -> Option<String> {
+        let root = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        Some(format!("fs {}", root.display()))
     }
 
     fn parallelism(&self) -> usize {

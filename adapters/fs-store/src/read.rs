@@ -31,6 +31,17 @@ pub(crate) fn regular_file(
     shown: &Path,
     limit: u64,
 ) -> Result<Option<Vec<u8>>, Unreadable> {
+    Ok(regular_file_with_metadata(path, shown, limit)?.map(|(bytes, _)| bytes))
+}
+
+/// `regular_file`, with the metadata of the file actually opened (its
+/// `fstat`, taken before reading): what the read cache files the bytes
+/// under (`crate::version_of`).
+pub(crate) fn regular_file_with_metadata(
+    path: &Path,
+    shown: &Path,
+    limit: u64,
+) -> Result<Option<(Vec<u8>, fs::Metadata)>, Unreadable> {
     let cannot = |e: io::Error| Unreadable(format!("cannot read {}: {e}", show(shown)));
     // Not following the entry: a link, FIFO, socket or device is named
     // without ever being opened.
@@ -72,7 +83,7 @@ pub(crate) fn regular_file(
         // It grew while it was read: still over the limit, still refused.
         return Err(too_large(shown, limit, &format!("more than {limit}")));
     }
-    Ok(Some(bytes))
+    Ok(Some((bytes, opened)))
 }
 
 #[cfg(unix)]

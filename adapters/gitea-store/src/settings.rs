@@ -142,9 +142,9 @@ impl GiteaSettings {
             repo: repo.map(str::to_owned),
             token,
             retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            concurrency: 16,
+            connect_timeout: imglife_http::defaults::CONNECT_TIMEOUT,
+            request_timeout: imglife_http::defaults::REQUEST_TIMEOUT,
+            concurrency: imglife_http::defaults::CONCURRENCY,
             max_records: DEFAULT_MAX_RECORDS,
         })
     }

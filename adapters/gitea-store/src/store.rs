@@ -349,18 +349,22 @@ impl GiteaStore {
     /// when it is the newest record; else it is deleted and uploaded again
     /// so that it becomes the newest, and a `409` on that upload (another
     /// writer storing the very same document meanwhile) is retried once.
+    ///
+    /// Returns the version's files when they were listed after the last
+    /// upload (the document was already the newest record), so that
+    /// `settle` does not list them a second time.
     async fn store_again(
         &self,
         key: &RecordKey,
         file: &str,
         document: &[u8],
         action: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Vec<PackageFile>>, StoreError> {
         let files = self.files(key, action).await?.unwrap_or_default();
         let newest = newest_record(&files);
         if newest.is_some_and(|f| f.name.eq_ignore_ascii_case(file)) {
             tracing::debug!("{key}: the same record is already stored ({file})");
-            return Ok(());
+            return Ok(Some(files));
         }
         tracing::info!(
             "{key}: Gitea already holds this record as an older file ({file}, 409 Conflict): \
@@ -369,7 +373,7 @@ impl GiteaStore {
         for attempt in 0..2 {
             self.delete_file(key, file, action).await?;
             match self.upload(key, file, document, action).await? {
-                Upload::Created => return Ok(()),
+                Upload::Created => return Ok(None),
                 Upload::Exists if attempt == 0 => {
                     tracing::info!(
                         "{key}: another writer stored the same record meanwhile (409 Conflict); \
@@ -379,19 +383,30 @@ impl GiteaStore {
                 // The same document, uploaded by another writer after this
                 // one deleted the older copy: it is newer than every record
                 // this write replaces.
-                Upload::Exists => return Ok(()),
+                Upload::Exists => return Ok(None),
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Once `file` is uploaded: deletes the record files older than it,
     /// after checking that the version is the key's and not another
     /// spelling of it (Gitea compares names and versions
-    /// case-insensitively: `V1` and `v1` are one version).
-    async fn settle(&self, key: &RecordKey, file: &str, action: &str) -> Result<(), StoreError> {
-        let Some(files) = self.files(key, action).await? else {
-            return Ok(());
+    /// case-insensitively: `V1` and `v1` are one version). `listed`: the
+    /// version's files, when they were listed after the upload already.
+    async fn settle(
+        &self,
+        key: &RecordKey,
+        file: &str,
+        listed: Option<Vec<PackageFile>>,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        let files = match listed {
+            Some(files) => files,
+            None => match self.files(key, action).await? {
+                Some(files) => files,
+                None => return Ok(()),
+            },
         };
         // A newer writer may have replaced this record already.
         let Some(ours) = files.iter().find(|f| f.name.eq_ignore_ascii_case(file)) else {
@@ -633,11 +648,14 @@ impl RecordStore for GiteaStore {
     async fn put(&self, key: &RecordKey, document: &[u8]) -> Result<(), StoreError> {
         let action = "publishing the record";
         let file = record_file_name(document);
-        match self.upload(key, &file, document, action).await? {
-            Upload::Created => {}
+        // A new record costs the upload and one listing (which `settle`
+        // needs to find an older record, or another spelling of the
+        // version); a record stored already, the 409 and one listing.
+        let listed = match self.upload(key, &file, document, action).await? {
+            Upload::Created => None,
             Upload::Exists => self.store_again(key, &file, document, action).await?,
-        }
-        self.settle(key, &file, action).await?;
+        };
+        self.settle(key, &file, listed, action).await?;
         if let Some(repo) = &self.settings.repo {
             self.link(key, repo).await;
         }

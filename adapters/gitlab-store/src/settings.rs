@@ -104,9 +104,9 @@ impl GitlabSettings {
             project: project.to_owned(),
             token,
             retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            concurrency: 16,
+            connect_timeout: imglife_http::defaults::CONNECT_TIMEOUT,
+            request_timeout: imglife_http::defaults::REQUEST_TIMEOUT,
+            concurrency: imglife_http::defaults::CONCURRENCY,
             max_records: DEFAULT_MAX_RECORDS,
         })
     }

@@ -91,6 +91,12 @@ impl std::fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+/// How long an idle connection is kept (reqwest's default): longer than
+/// any pause between two requests of one command (a retry waits at most
+/// `RetryPolicy::max_retry_after`, 60 s by default). A connection the
+/// server closed meanwhile is seen as closed and not reused.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// reqwest is built without a default crypto provider and refuses to build
 /// any client, even a plain-HTTP one, until one is installed: ring, once.
 fn install_provider() {
@@ -102,11 +108,26 @@ fn install_provider() {
 }
 
 /// Builds a client as `options` say, with `User-Agent: imglife/<version>`.
+///
+/// Connections are for reuse: a read of many records sends them over as
+/// many connections as it has requests in flight, never one per record.
+/// Over HTTPS, ALPN offers `h2` before `http/1.1`: a server that speaks
+/// HTTP/2 carries every request in flight on one connection (one TCP and
+/// TLS handshake, whatever the concurrency); over plain `http://` it is
+/// HTTP/1.1 (no prior-knowledge h2c).
 pub fn client(options: &ClientOptions) -> Result<reqwest::Client, HttpError> {
     install_provider();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
         .user_agent(crate::USER_AGENT)
+        // reqwest's defaults, stated because reads depend on them: every
+        // idle connection is kept for the next request (a cap below the
+        // store's concurrency would close and reopen connections, paying
+        // TCP and TLS handshakes again at every turn), and small requests
+        // leave at once instead of waiting on Nagle's algorithm.
+        .pool_max_idle_per_host(usize::MAX)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .tcp_nodelay(true)
         .redirect(match options.redirects {
             Redirects::Follow => reqwest::redirect::Policy::limited(10),
             Redirects::Manual => reqwest::redirect::Policy::none(),

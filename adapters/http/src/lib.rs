@@ -17,6 +17,7 @@ pub mod body;
 pub mod cause;
 pub mod challenge;
 pub mod client;
+pub mod defaults;
 pub mod message;
 pub mod retry;
 pub mod trust;

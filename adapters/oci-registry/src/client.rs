@@ -32,6 +32,11 @@ pub const CONFIG_LIMIT: usize = 8 * 1024 * 1024;
 /// The most of any other answer: tokens, tag lists, error bodies.
 pub const ANSWER_LIMIT: usize = 64 * 1024;
 
+/// How long the body of a 401 is waited for before its connection is given
+/// up (see `RegistryClient::get`): a registry sends its small error body
+/// with the head or right after it, never seconds later.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
 /// How to authenticate, as resolved from the environment.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
@@ -219,26 +224,35 @@ impl RegistryClient {
     }
 
     /// One request, answering at most one authentication challenge.
+    ///
+    /// The 401's body is read to its end before anything else: only an
+    /// answer read whole gives its connection back to the pool, so the
+    /// token request (when the token service shares the registry's host)
+    /// and the retried request reuse it instead of paying a new TCP (and
+    /// TLS) handshake, whether or not the body came in the same packet as
+    /// the head. A body still missing after `DRAIN_WAIT` is left behind
+    /// with its connection.
     async fn get(&self, path: &str, accept: Option<&str>, limit: usize) -> Result<Reply, Fault> {
         let url = format!("{}/v2/{}/{path}", self.base, self.repository);
         let response = self.send(&url, accept, &self.session()).await?;
-        let response = if response.status() == StatusCode::UNAUTHORIZED {
-            let challenge = response
-                .headers()
-                .get("www-authenticate")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            match self.answer(challenge.as_deref()).await? {
-                Some(session) => {
-                    self.set_session(session.clone());
-                    self.send(&url, accept, &session).await?
-                }
-                None => response,
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return finish(response, limit).await;
+        }
+        let challenge = imglife_http::header(&response, "www-authenticate");
+        let retry_after = retry_after(&response);
+        let what = response.url().path().to_owned();
+        let body = tokio::time::timeout(DRAIN_WAIT, read(response, ANSWER_LIMIT, &what))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        match self.answer(challenge.as_deref()).await? {
+            Some(session) => {
+                self.set_session(session.clone());
+                finish(self.send(&url, accept, &session).await?, limit).await
             }
-        } else {
-            response
-        };
-        finish(response, limit).await
+            None => Err(failure(StatusCode::UNAUTHORIZED, &body, retry_after)),
+        }
     }
 
     async fn send(
@@ -369,32 +383,40 @@ fn shown(digest: &str) -> String {
 
 async fn finish(response: reqwest::Response, limit: usize) -> Result<Reply, Fault> {
     let status = response.status();
-    let header = |name: &str| imglife_http::header(&response, name);
-    let digest = header("docker-content-digest");
-    let retry_after =
-        header("retry-after").and_then(|v| imglife_http::retry::parse_retry_after(&v));
+    let digest = imglife_http::header(&response, "docker-content-digest");
+    let retry_after = retry_after(&response);
     let what = response.url().path().to_owned();
     if status.is_success() {
         let bytes = read(response, limit, &what).await?;
         return Ok(Reply { bytes, digest });
     }
+    // An error body is only read for its error codes: a small one.
+    let bytes = read(response, ANSWER_LIMIT, &what)
+        .await
+        .unwrap_or_default();
+    Err(failure(status, &bytes, retry_after))
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    imglife_http::header(response, "retry-after")
+        .and_then(|v| imglife_http::retry::parse_retry_after(&v))
+}
+
+/// A failed answer, with the error codes of its body.
+fn failure(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> Fault {
     #[derive(Deserialize)]
     struct Envelope {
         #[serde(default)]
         errors: Vec<ApiError>,
     }
-    // An error body is only read for its error codes: a small one.
-    let bytes = read(response, ANSWER_LIMIT, &what)
-        .await
-        .unwrap_or_default();
-    let errors = serde_json::from_slice::<Envelope>(&bytes)
+    let errors = serde_json::from_slice::<Envelope>(body)
         .map(|e| e.errors)
         .unwrap_or_default();
-    Err(Fault::Status {
+    Fault::Status {
         code: status.as_u16(),
         errors,
         retry_after,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -133,6 +133,10 @@ pub(crate) struct ListPage {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct Listed {
     pub key: String,
+    /// The object's ETag, quotes included (`"9b2c…"`), as `GetObject`'s
+    /// `ETag` header gives it: the record's version for the read cache.
+    #[serde(default)]
+    pub e_tag: Option<String>,
 }
 
 impl ListPage {
@@ -185,6 +189,8 @@ mod s3_tests {
         let page = ListPage::parse(page).expect("parsed");
         let keys: Vec<&str> = page.contents.iter().map(|o| o.key.as_str()).collect();
         assert_eq!(keys, ["p/a+b/1.json", "p/a & b/2.json"]);
+        let etags: Vec<Option<&str>> = page.contents.iter().map(|o| o.e_tag.as_deref()).collect();
+        assert_eq!(etags, [Some("\"x\""), None]);
         assert!(page.is_truncated);
         assert_eq!(page.next_continuation_token.as_deref(), Some("t/1=="));
         let empty = ListPage::parse(

@@ -1,12 +1,12 @@
 //! `S3Store`: the `RecordStore` port over S3's object API.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use imglife_domain::RecordKey;
 use imglife_domain::key::RECORD_EXTENSION;
-use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
+use imglife_domain::ports::{Fetched, Listed, RecordReader, RecordStore, StoreError, Version};
 use imglife_domain::text::escape;
 use imglife_http::{Attempt, BodyError, ClientOptions, Redirects, Transport};
 use object_store::aws::{AwsAuthorizer, AwsCredential};
@@ -295,6 +295,42 @@ impl RecordReader for S3Store {
             .map(|(body, _)| body))
     }
 
+    /// The object and the `ETag` of exactly the bytes received.
+    async fn get_versioned(&self, key: &RecordKey) -> Result<Option<Fetched>, StoreError> {
+        Ok(self
+            .read(key, "reading the record")
+            .await?
+            .map(|(document, etag)| Fetched {
+                document,
+                version: etag.as_deref().and_then(version_of_etag),
+            }))
+    }
+
+    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+        Ok(self
+            .list_versioned()
+            .await?
+            .into_iter()
+            .map(|l| l.key)
+            .collect())
+    }
+
+    /// `s3 <endpoint>/<bucket>/<prefix>` (or the virtual-hosted URL of the
+    /// bucket): no credentials, no query; the URL's user information, if
+    /// one was written into `registry.url`, is left out.
+    fn cache_identity(&self) -> Option<String> {
+        let mut url = self.settings.bucket_url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_query(None);
+        url.set_fragment(None);
+        Some(format!(
+            "s3 {}/{}",
+            url.as_str().trim_end_matches('/'),
+            self.settings.prefix
+        ))
+    }
+
     fn parallelism(&self) -> usize {
         self.settings.concurrency
     }
@@ -303,8 +339,9 @@ impl RecordReader for S3Store {
     /// continuation tokens. Bounded: more than `max_records` objects, more
     /// pages than those can fill, a truncated page without a next token,
     /// and a token seen before (a listing that would never end) are errors,
-    /// never a shortened answer.
-    async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
+    /// never a shortened answer. Each key comes with its object's ETag,
+    /// which S3 changes with every PutObject of other bytes.
+    async fn list_versioned(&self) -> Result<Vec<Listed>, StoreError> {
         let action = "listing records";
         let target = format!(
             "s3://{}/{}",
@@ -312,7 +349,7 @@ impl RecordReader for S3Store {
             escape(&self.settings.prefix)
         );
         let failed = |why: String| StoreError::Failed(format!("{action} {target}: {why}"));
-        let mut keys = BTreeSet::new();
+        let mut keys = BTreeMap::new();
         let mut tokens: HashSet<String> = HashSet::new();
         let mut token: Option<String> = None;
         let mut objects = 0_usize;
@@ -353,7 +390,8 @@ impl RecordReader for S3Store {
             for object in listed.contents {
                 match self.key_of(&object.key) {
                     Some(key) => {
-                        keys.insert(key);
+                        let version = object.e_tag.as_deref().and_then(version_of_etag);
+                        keys.insert(key, version);
                     }
                     // Whatever else shares the prefix.
                     None => tracing::debug!("skipping object {}", escape(&object.key)),
@@ -378,8 +416,18 @@ impl RecordReader for S3Store {
             }
             token = Some(next);
         }
-        Ok(keys.into_iter().collect())
+        Ok(keys
+            .into_iter()
+            .map(|(key, version)| Listed { key, version })
+            .collect())
     }
+}
+
+/// An ETag as a version: as sent, blanks around it dropped; an empty or
+/// weak one (`W/…`, which says the bytes may differ) is none.
+fn version_of_etag(etag: &str) -> Option<Version> {
+    let etag = etag.trim();
+    (!etag.is_empty() && !etag.starts_with("W/")).then(|| Version::new(etag))
 }
 
 #[async_trait]

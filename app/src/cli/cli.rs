@@ -215,6 +215,10 @@ pub struct StatusArgs {
     /// Exit with code 3 when an application is outdated, after printing the report
     #[arg(long)]
     pub strict: bool,
+
+    /// Neither read nor write the read cache (cache.dir): download every record
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +234,10 @@ pub struct ListArgs {
     /// Output on stdout: a table, or a JSON array of the records as stored
     #[arg(long, value_enum, default_value_t = OutputArg::Text, value_name = "FORMAT")]
     pub output: OutputArg,
+
+    /// Neither read nor write the read cache (cache.dir): download every record
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +253,10 @@ pub struct PurgeArgs {
     /// Show what would be deleted, without deleting
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Neither read nor write the read cache (cache.dir): download every record
+    #[arg(long)]
+    pub no_cache: bool,
 
     /// Output on stdout
     #[arg(long, value_enum, default_value_t = OutputArg::Text, value_name = "FORMAT")]

@@ -16,6 +16,7 @@ use imglife_domain::ports::{
     ImageMetadataSource, RecordReader, RecordStore, Reporter, SilentReporter,
 };
 use imglife_fs_store::FsStore;
+use imglife_fs_store::cache::FsCache;
 use imglife_gitea_store::{GiteaSettings, GiteaStore};
 use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
@@ -79,6 +80,24 @@ pub fn record_store(
         )));
     }
     open_store(settings, cwd, config)
+}
+
+/// The read cache of `status`, `app list` and `app purge`: `cache.dir`,
+/// else `$XDG_CACHE_HOME/imglife`, else `$HOME/.cache/imglife`; none with
+/// `--no-cache` or when there is no such directory (nothing cached, nothing
+/// said). It reads at most `registry.max_records` entries.
+pub fn record_cache(settings: &Settings, cwd: &Path, no_cache: bool) -> Option<FsCache> {
+    if no_cache {
+        return None;
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let dir = settings.cache_dir(cwd, &env)?;
+    let max_records = settings
+        .registry
+        .as_ref()
+        .and_then(|r| r.max_records)
+        .unwrap_or(imglife_config::DEFAULT_MAX_RECORDS);
+    Some(FsCache::new(dir).max_records(max_records))
 }
 
 fn store_config(settings: &Settings) -> Result<StoreConfig, Failure> {

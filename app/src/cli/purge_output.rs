@@ -15,7 +15,7 @@ pub fn json(purged: &Purged, retention: Retention, dry_run: bool) -> String {
         "deleted": purged.deleted.iter().map(|e| json!({
             "image": e.record.image.to_string(),
             "built_at": e.record.built_at_text(),
-            "key": e.key.to_string(),
+            "key": e.key().to_string(),
         })).collect::<Vec<_>>(),
         "kept": purged.kept.len(),
         "skipped": purged.skipped.iter().map(|(k, why)| json!({"key": k.to_string(), "reason": why}))

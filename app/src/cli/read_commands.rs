@@ -9,6 +9,7 @@ use imglife::records::{self, Invalid, Loaded};
 use imglife::status;
 use imglife_config::Settings;
 use imglife_domain::ProjectPath;
+use imglife_domain::ports::RecordCache;
 
 use crate::cli::{ListArgs, OutputArg, StatusArgs, StatusOutputArg};
 use crate::compose;
@@ -16,13 +17,30 @@ use crate::error::Failure;
 use crate::output::print;
 use crate::{status_output, table};
 
-/// Every record of the configured store, with progress on stderr when
-/// asked for.
-fn load(settings: &Settings, cwd: &Path, show_progress: bool) -> Result<Loaded, Failure> {
+/// How a read command loads.
+struct Load {
+    show_progress: bool,
+    /// The documents as stored are printed (`app list --output json`).
+    documents: bool,
+    no_cache: bool,
+}
+
+/// Every record of the configured store (through the read cache unless
+/// `--no-cache`), with progress on stderr when asked for.
+fn load(settings: &Settings, cwd: &Path, how: &Load) -> Result<Loaded, Failure> {
     let reader = compose::record_reader(settings, cwd)?;
-    let reporter = compose::reporter(show_progress);
+    let cache = compose::record_cache(settings, cwd, how.no_cache);
+    let reporter = compose::reporter(how.show_progress);
+    let options = records::Options {
+        cache: cache.as_ref().map(|c| c as &dyn RecordCache),
+        documents: how.documents,
+    };
     compose::runtime()?
-        .block_on(records::load(reader.as_ref(), reporter.as_ref()))
+        .block_on(records::load_with(
+            reader.as_ref(),
+            reporter.as_ref(),
+            options,
+        ))
         .map_err(|e| Failure::new(format!("cannot read the records: {e}")))
 }
 
@@ -62,42 +80,49 @@ pub fn list(args: &ListArgs, settings: &Settings, cwd: &Path) -> Result<(), Fail
             .transpose()?,
         base: base_filter(args.base.as_deref())?,
     };
-    let loaded = load(settings, cwd, args.output == OutputArg::Text)?;
+    let loaded = load(
+        settings,
+        cwd,
+        &Load {
+            show_progress: args.output == OutputArg::Text,
+            documents: args.output == OutputArg::Json,
+            no_cache: args.no_cache,
+        },
+    )?;
     let selected: Vec<_> = loaded
         .entries
         .iter()
         .filter(|e| filter.matches(&e.record))
         .collect();
     let text = match args.output {
-        OutputArg::Json => table::json_array(selected.iter().map(|e| e.document.clone())),
-        OutputArg::Text if selected.is_empty() => "No records.\n".to_owned(),
-        OutputArg::Text => {
-            let rows: Vec<Vec<String>> = selected
+        OutputArg::Json => table::json_array(
+            selected
                 .iter()
-                .map(|e| {
-                    let r = &e.record;
-                    vec![
-                        r.image.to_string(),
-                        r.project.to_string(),
-                        r.base.to_string(),
-                        r.revision.short().to_owned(),
-                        r.built_at_text(),
-                        r.platforms.to_string(),
-                    ]
-                })
-                .collect();
-            table::render(
-                &[
-                    "IMAGE",
-                    "PROJECT",
-                    "BASE",
-                    "REVISION",
-                    "BUILT AT",
-                    "PLATFORMS",
-                ],
-                &rows,
-            )
-        }
+                .map(|e| e.document.clone().unwrap_or_default()),
+        ),
+        OutputArg::Text if selected.is_empty() => "No records.\n".to_owned(),
+        OutputArg::Text => table::render_from(
+            &[
+                "IMAGE",
+                "PROJECT",
+                "BASE",
+                "REVISION",
+                "BUILT AT",
+                "PLATFORMS",
+            ],
+            selected.len(),
+            |i| {
+                let r = &selected[i].record;
+                vec![
+                    r.image.to_string(),
+                    r.project.to_string(),
+                    r.base.to_string(),
+                    r.revision.short().to_owned(),
+                    r.built_at_text(),
+                    r.platforms.to_string(),
+                ]
+            },
+        ),
     };
     print(text.as_bytes())?;
     finish(&loaded.invalid)
@@ -113,7 +138,15 @@ pub fn status(args: &StatusArgs, settings: &Settings, cwd: &Path) -> Result<(), 
         .and_then(|b| b.tag_format.as_deref());
     let rule = status::TagRule::new(tag_format)
         .map_err(|e| Failure::new(format!("{} {e}", settings.origin("build.tag_format"))))?;
-    let loaded = load(settings, cwd, args.output == StatusOutputArg::Text)?;
+    let loaded = load(
+        settings,
+        cwd,
+        &Load {
+            show_progress: args.output == StatusOutputArg::Text,
+            documents: false,
+            no_cache: args.no_cache,
+        },
+    )?;
     let report = status::report(&loaded.entries, base.as_ref(), &rule);
     let text = match args.output {
         StatusOutputArg::Text => status_output::text(&report),

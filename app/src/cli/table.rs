@@ -1,33 +1,37 @@
 //! Plain left-aligned text tables: columns two spaces apart, no trailing
 //! spaces, stable for snapshots and easy to `grep`/`awk`.
 
-pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
+/// The table of `count` rows made on demand by `row` (called twice per
+/// row: once for the widths, once to write it), so that a table of 100,000
+/// rows is never held as cells, only as the text it becomes.
+pub fn render_from(headers: &[&str], count: usize, row: impl Fn(usize) -> Vec<String>) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
+    for i in 0..count {
+        for (column, cell) in row(i).iter().enumerate() {
+            if let Some(w) = widths.get_mut(column) {
                 *w = (*w).max(cell.chars().count());
             }
         }
     }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
+    let line = |out: &mut String, cells: &[&str]| {
+        let start = out.len();
         for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
+            out.push_str(cell);
+            if i + 1 < cells.len() {
                 let pad = widths[i] - cell.chars().count() + 2;
-                out.push_str(cell);
-                out.push_str(&" ".repeat(pad));
+                out.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        out.truncate(out.trim_end().len());
+        let kept = start + out[start..].trim_end().len();
+        out.truncate(kept);
         out.push('\n');
-        out
     };
-    let mut out = line(headers.to_vec());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    let mut out = String::new();
+    line(&mut out, headers);
+    for i in 0..count {
+        let cells = row(i);
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        line(&mut out, &cells);
     }
     out
 }
@@ -35,21 +39,25 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
 /// The stored documents as one JSON array, each element exactly as stored
 /// (key order kept), indented one level.
 pub fn json_array(documents: impl IntoIterator<Item = Vec<u8>>) -> String {
-    let items: Vec<String> = documents
-        .into_iter()
-        .map(|doc| {
-            String::from_utf8_lossy(&doc)
-                .trim_end()
-                .lines()
-                .map(|l| format!("  {l}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect();
-    if items.is_empty() {
+    // Written straight into the answer: no copy of every document held
+    // beside it.
+    let mut out = String::new();
+    for document in documents {
+        out.push_str(if out.is_empty() { "[\n" } else { ",\n" });
+        let text = String::from_utf8_lossy(&document);
+        for (i, line) in text.trim_end().lines().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str("  ");
+            out.push_str(line);
+        }
+    }
+    if out.is_empty() {
         "[]\n".to_owned()
     } else {
-        format!("[\n{}\n]\n", items.join(",\n"))
+        out.push_str("\n]\n");
+        out
     }
 }
 
@@ -59,10 +67,8 @@ mod tests {
 
     #[test]
     fn aligns_columns_without_trailing_spaces() {
-        let text = render(
-            &["A", "BB"],
-            &[vec!["long".into(), "x".into()], vec!["s".into(), "".into()]],
-        );
+        let rows: [Vec<String>; 2] = [vec!["long".into(), "x".into()], vec!["s".into(), "".into()]];
+        let text = render_from(&["A", "BB"], rows.len(), |i| rows[i].clone());
         assert_eq!(text, "A     BB\nlong  x\ns\n");
     }
 

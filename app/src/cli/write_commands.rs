@@ -111,6 +111,7 @@ pub fn purge(
         max_age_days: args.max_age_days.unwrap_or(max_age_days),
     };
     let store = compose::record_store(settings, cwd, ci, args.dry_run)?;
+    let cache = compose::record_cache(settings, cwd, args.no_cache);
     let reporter = compose::reporter(args.output == OutputArg::Text);
     let runtime = compose::runtime()?;
     let purged = runtime
@@ -119,6 +120,9 @@ pub fn purge(
             retention,
             jiff::Timestamp::now(),
             reporter.as_ref(),
+            cache
+                .as_ref()
+                .map(|c| c as &dyn imglife_domain::ports::RecordCache),
         ))
         .map_err(|e| Failure::new(format!("cannot read the records: {e}")))?;
 

@@ -153,7 +153,7 @@ async fn purge_deletes_the_planned_records() {
         keep_last: 1,
         max_age_days: 30,
     };
-    let purged = purge(&store, retention, time(NOW), &SilentReporter)
+    let purged = purge(&store, retention, time(NOW), &SilentReporter, None)
         .await
         .expect("purged");
     assert_eq!(purged.examined, 3);
@@ -173,7 +173,7 @@ async fn a_dry_run_plans_the_same_and_deletes_nothing() {
         keep_last: 1,
         max_age_days: 30,
     };
-    let purged = purge(&dry, retention, time(NOW), &SilentReporter)
+    let purged = purge(&dry, retention, time(NOW), &SilentReporter, None)
         .await
         .expect("purged");
     assert_eq!(tags(&purged.deleted), [app("web", "2"), app("web", "1")]);
@@ -193,6 +193,7 @@ async fn unreadable_records_are_counted_and_never_deleted() {
         },
         time(NOW),
         &SilentReporter,
+        None,
     )
     .await
     .expect("purged");
@@ -272,27 +273,27 @@ async fn a_record_registered_again_while_purge_runs_is_kept() {
     let old = aged("web", "1", 200);
     let store = Interleaved {
         inner: store_with(&fleet()).await,
-        watched: old.key.clone(),
+        watched: old.key(),
         // Registered again right after purge read it: now the newest.
         then: std::sync::Mutex::new(Some(Box::new(|inner: &MemoryStore| {
             let again = aged("web", "1", 0);
-            inner.plant(&again.key, again.document);
+            inner.plant(&again.key(), again.document.expect("document"));
         }))),
     };
-    let purged = purge(&store, KEEP_ONE, time(NOW), &SilentReporter)
+    let purged = purge(&store, KEEP_ONE, time(NOW), &SilentReporter, None)
         .await
         .expect("purged");
     assert_eq!(tags(&purged.deleted), [app("web", "2")]);
     assert_eq!(purged.skipped.len(), 1, "{:?}", purged.skipped);
-    assert_eq!(purged.skipped[0].0, old.key);
+    assert_eq!(purged.skipped[0].0, old.key());
     assert!(
         purged.skipped[0].1.contains("changed"),
         "{:?}",
         purged.skipped
     );
     assert_eq!(
-        store.inner.records().get(&old.key),
-        Some(&aged("web", "1", 0).document),
+        store.inner.records().get(&old.key()),
+        aged("web", "1", 0).document.as_ref(),
         "the new record survives"
     );
 }
@@ -302,13 +303,13 @@ async fn nothing_is_deleted_once_the_newer_record_is_gone() {
     let newest = aged("web", "3", 1);
     let store = Interleaved {
         inner: store_with(&fleet()).await,
-        watched: newest.key.clone(),
+        watched: newest.key(),
         // Another purge (or a person) deleted the newest record.
         then: std::sync::Mutex::new(Some(Box::new(move |inner: &MemoryStore| {
-            inner.remove(&newest.key);
+            inner.remove(&newest.key());
         }))),
     };
-    let purged = purge(&store, KEEP_ONE, time(NOW), &SilentReporter)
+    let purged = purge(&store, KEEP_ONE, time(NOW), &SilentReporter, None)
         .await
         .expect("purged");
     assert!(purged.deleted.is_empty(), "{:?}", tags(&purged.deleted));
@@ -325,7 +326,7 @@ async fn nothing_is_deleted_once_the_newer_record_is_gone() {
 #[tokio::test]
 async fn a_store_that_cannot_be_read_is_an_error() {
     let store = MemoryStore::failing(StoreError::Unavailable("connection refused".into()));
-    let result = purge(&store, RETENTION, time(NOW), &SilentReporter).await;
+    let result = purge(&store, RETENTION, time(NOW), &SilentReporter, None).await;
     assert_eq!(
         result.err(),
         Some(StoreError::Unavailable("connection refused".into()))
@@ -375,16 +376,16 @@ proptest! {
         let kept = by_repository(&keep);
 
         // keep + delete is a partition of the input.
-        let mut split: Vec<RecordKey> = keep.iter().chain(&delete).map(|e| e.key.clone()).collect();
-        let mut input: Vec<RecordKey> = entries.iter().map(|e| e.key.clone()).collect();
+        let mut split: Vec<RecordKey> = keep.iter().chain(&delete).map(Entry::key).collect();
+        let mut input: Vec<RecordKey> = entries.iter().map(Entry::key).collect();
         split.sort();
         input.sort();
         prop_assert_eq!(split, input);
 
         for (repository, records) in &all {
-            let newest = &records[0].key;
+            let newest = &records[0].key();
             // The newest record of each repository is never deleted.
-            prop_assert!(keep.iter().any(|e| &e.key == newest), "{repository}: newest deleted");
+            prop_assert!(keep.iter().any(|e| &e.key() == newest), "{repository}: newest deleted");
             // At least min(keep_last, n) records per repository are kept.
             let n = kept.get(repository).map_or(0, Vec::len);
             prop_assert!(n >= records.len().min(keep_last as usize));
@@ -394,7 +395,7 @@ proptest! {
         for e in &delete {
             prop_assert!(now.duration_since(e.record.built_at()) >= max_age);
             let records = &all[&e.record.image.repository()];
-            let position = records.iter().position(|r| r.key == e.key).unwrap_or(0);
+            let position = records.iter().position(|r| r.key() == e.key()).unwrap_or(0);
             prop_assert!(position >= keep_last.max(1) as usize);
         }
     }

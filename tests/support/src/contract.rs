@@ -97,6 +97,7 @@ pub async fn run_all<H: Harness>(harness: &H) {
         empty_store_lists_nothing_and_failing_store_errs,
         unparsable_record_is_listed_and_read_back_verbatim,
         order_of_keys_does_not_matter_and_locations_are_distinct,
+        versions_change_on_overwrite_and_match_the_read,
     );
     if !failed.is_empty() {
         panic!(
@@ -491,6 +492,71 @@ pub async fn order_of_keys_does_not_matter_and_locations_are_distinct<H: Harness
     for (reference, key) in &keys {
         let read = call("get", store.get(key).await)?;
         expect_bytes(key, read.as_deref(), &document(reference, reference))?;
+    }
+    Ok(())
+}
+
+/// When a store gives versions (for the read cache), a record's listed
+/// version changes whenever it is written again with other bytes, through
+/// the port or behind it, and `get_versioned` gives the version of the
+/// bytes it returns: the one the listing gives for the unchanged record. A
+/// store that gives none passes (its records are never cached).
+pub async fn versions_change_on_overwrite_and_match_the_read<H: Harness>(harness: &H) -> Outcome {
+    let (store, backing) = harness.fresh().await;
+    let other = key("registry.example.com/apps/other:1.0");
+    let key = key(X);
+    call(
+        "put of a neighbour",
+        store
+            .put(
+                &other,
+                &document("registry.example.com/apps/other:1.0", "1"),
+            )
+            .await,
+    )?;
+    let mut seen = Vec::new();
+    for (how, bytes) in [
+        ("put", document(X, "first")),
+        ("second put", document(X, "second")),
+        ("write behind the port", document(X, "planted")),
+    ] {
+        if how == "write behind the port" {
+            harness.plant(&store, &backing, &key, &bytes).await;
+        } else {
+            call(how, store.put(&key, &bytes).await)?;
+        }
+        let listed = call("list_versioned", store.list_versioned().await)?;
+        let mut versions = listed.iter().filter(|l| l.key == key);
+        let Some(listed_version) = versions.next().map(|l| l.version.clone()) else {
+            return Err(format!("list_versioned after the {how} left out {key}"));
+        };
+        if versions.next().is_some() {
+            return Err(format!("list_versioned after the {how} gave {key} twice"));
+        }
+        let fetched = call("get_versioned", store.get_versioned(&key).await)?;
+        let Some(fetched) = fetched else {
+            return Err(format!("get_versioned after the {how} found no record"));
+        };
+        expect_bytes(&key, Some(&fetched.document), &bytes)?;
+        let Some(version) = listed_version else {
+            // No version in the listing: nothing is ever cached.
+            return Ok(());
+        };
+        if let Some(read) = &fetched.version
+            && read != &version
+        {
+            return Err(format!(
+                "after the {how}, list_versioned gives {key} version {version} but \
+                 get_versioned gives {read} for the same unchanged record"
+            ));
+        }
+        if let Some((before, _)) = seen.iter().find(|(v, _)| *v == version) {
+            return Err(format!(
+                "the {how} of other bytes left {key} at version {version}, the version it \
+                 had after the {before}: a cache would serve the old record"
+            ));
+        }
+        seen.push((version, how));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod gitea;
 pub mod gitlab;
 pub mod hostile;
+pub mod latency;
 pub mod memory_store;
 pub mod registry;
 pub mod s3;

@@ -28,6 +28,12 @@
 //! answers a conditional delete: 412 when the ETag differs), and a hook
 //! that runs just before the next DELETE is handled, to put a write exactly
 //! between a checked read and the deletion.
+//!
+//! ListObjectsV2 answers carry each object's `ETag`, as S3's do (s3s-fs
+//! leaves it out): the one a GET of the object answers with, so that the
+//! read cache can be tried against this server as against S3. A file put
+//! in behind the server's back ([`S3Server::put_file`]) gets the ETag of
+//! its new bytes, as any write to S3 would.
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -194,6 +200,9 @@ impl S3Server {
             std::fs::create_dir_all(parent).expect("s3 server: object directory");
         }
         std::fs::write(&path, bytes).expect("s3 server: object");
+        // s3s-fs keeps the ETag of the last PutObject beside the objects;
+        // a write behind its back must not keep the old one.
+        let _ = std::fs::remove_file(internal_info(self.root.path(), bucket, key));
     }
 
     /// The bytes of an object, read behind S3's back.
@@ -377,10 +386,117 @@ async fn handle(
             );
         }
     }
+    let listing = request.method() == hyper::Method::GET
+        && recorded
+            .query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p == "list-type=2"));
     match hyper::service::Service::call(service, request).await {
+        Ok(response) if listing && response.status() == hyper::StatusCode::OK => {
+            let bucket = percent_decode(recorded.path.trim_matches('/'));
+            let (parts, body) = response.into_parts();
+            let body = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) => return plain(500, &format!("s3s: {e:?}")),
+            };
+            let text = String::from_utf8_lossy(&body);
+            let with_etags = add_etags(&text, root, &bucket);
+            let mut parts = parts;
+            parts.headers.remove(hyper::header::CONTENT_LENGTH);
+            Response::from_parts(
+                parts,
+                Full::new(Bytes::from(with_etags))
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )
+        }
         Ok(response) => response.map(|body| body.map_err(Into::into).boxed()),
         Err(e) => plain(500, &format!("s3s: {e:?}")),
     }
+}
+
+/// `<ETag>` after each `<Key>` of a ListBucketResult's `<Contents>`.
+fn add_etags(xml: &str, root: &Path, bucket: &str) -> String {
+    let mut out = String::with_capacity(xml.len() + xml.len() / 2);
+    let mut rest = xml;
+    while let Some(at) = rest.find("<Contents>") {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let Some(end) = tail.find("</Contents>") else {
+            rest = tail;
+            break;
+        };
+        let (contents, after) = tail.split_at(end);
+        rest = after;
+        let key = contents
+            .split_once("<Key>")
+            .and_then(|(_, k)| k.split_once("</Key>"))
+            .map(|(k, _)| xml_unescape(k));
+        match key.and_then(|k| etag(root, bucket, &k)) {
+            Some(etag) if !contents.contains("<ETag>") => {
+                out.push_str(&contents.replacen(
+                    "</Key>",
+                    &format!("</Key><ETag>&quot;{etag}&quot;</ETag>"),
+                    1,
+                ));
+            }
+            _ => out.push_str(contents),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The ETag s3s-fs answers a GET of `key` with (unquoted): the one it kept
+/// at the last PutObject, else the MD5 of the file.
+fn etag(root: &Path, bucket: &str, key: &str) -> Option<String> {
+    if let Ok(info) = std::fs::read(internal_info(root, bucket, key))
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&info)
+        && let Some(serde_json::Value::String(etag)) = map.get("e_tag")
+    {
+        return Some(etag.clone());
+    }
+    let bytes = std::fs::read(root.join(bucket).join(key)).ok()?;
+    Some(
+        md5::Md5::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+/// Where s3s-fs 0.14.1 keeps what it knows of an object
+/// (`.bucket-<b64>.object-<b64>.internal.json` in its root, URL-safe
+/// base64 without padding).
+fn internal_info(root: &Path, bucket: &str, key: &str) -> PathBuf {
+    root.join(format!(
+        ".bucket-{}.object-{}.internal.json",
+        base64_url(bucket.as_bytes()),
+        base64_url(key.as_bytes())
+    ))
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn xml_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn plain(status: u16, body: &str) -> Answer {

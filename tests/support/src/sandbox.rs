@@ -9,6 +9,10 @@ use std::process::{Command, Output};
 
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    /// `XDG_CACHE_HOME` of every run: the read cache lives outside the
+    /// working directory, so that `files()` shows what a run did to the
+    /// sandbox, not what it cached.
+    cache: tempfile::TempDir,
     bin: PathBuf,
 }
 
@@ -70,6 +74,7 @@ impl Sandbox {
     pub fn new(bin: &str) -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
+            cache: tempfile::tempdir().unwrap(),
             bin: PathBuf::from(bin),
         }
     }
@@ -78,14 +83,22 @@ impl Sandbox {
         self.dir.path()
     }
 
+    /// `XDG_CACHE_HOME` of the runs (the read cache is `<it>/imglife`
+    /// unless `cache.dir` says otherwise).
+    pub fn cache_home(&self) -> &Path {
+        self.cache.path()
+    }
+
     /// A command with the sandbox as working directory and only `PATH`,
-    /// `HOME` (pointing into the sandbox) and `NO_COLOR` set.
+    /// `HOME` (pointing into the sandbox), `XDG_CACHE_HOME` (see
+    /// `cache_home`) and `NO_COLOR` set.
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.bin);
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path())
+            .env("XDG_CACHE_HOME", self.cache_home())
             .env("NO_COLOR", "1")
             .current_dir(self.path());
         command
@@ -125,6 +138,7 @@ impl Sandbox {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path())
+            .env("XDG_CACHE_HOME", self.cache_home())
             .env("NO_COLOR", "1")
             .current_dir(self.path())
             .arg("-f")

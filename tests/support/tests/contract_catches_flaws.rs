@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use imglife_domain::ports::{RecordReader, RecordStore, StoreError};
+use imglife_domain::ports::{Fetched, Listed, RecordReader, RecordStore, StoreError, Version};
 use imglife_domain::{ImageRef, RecordKey};
 use imglife_testkit::MemoryStore;
 use imglife_testkit::contract::{self, Harness, Outcome};
@@ -34,6 +34,7 @@ enum Flaw {
     OneLocation,
     UnstableLocation,
     DeletesChangedRecords,
+    KeepsVersionOnOverwrite,
 }
 
 struct Flawed {
@@ -90,6 +91,29 @@ impl RecordReader for Flawed {
             _ => {}
         }
         Ok(keys)
+    }
+
+    /// Versions only for the flaw that gets them wrong: one per key, the
+    /// same forever (a modification time of too coarse a clock).
+    async fn list_versioned(&self) -> Result<Vec<Listed>, StoreError> {
+        let version = (self.flaw == Flaw::KeepsVersionOnOverwrite).then(|| Version::new("v1"));
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .map(|key| Listed {
+                key,
+                version: version.clone(),
+            })
+            .collect())
+    }
+
+    async fn get_versioned(&self, key: &RecordKey) -> Result<Option<Fetched>, StoreError> {
+        let version = (self.flaw == Flaw::KeepsVersionOnOverwrite).then(|| Version::new("v1"));
+        Ok(self.get(key).await?.map(|document| Fetched {
+            document,
+            version: version.clone(),
+        }))
     }
 }
 
@@ -216,6 +240,7 @@ fn every_case_catches_its_flaw() {
         empty_store_lists_nothing_and_failing_store_errs,
         unparsable_record_is_listed_and_read_back_verbatim,
         order_of_keys_does_not_matter_and_locations_are_distinct,
+        versions_change_on_overwrite_and_match_the_read,
     );
     let expected: &[(Flaw, &str)] = &[
         (Flaw::ForgetsWrites, "put_then_get"),
@@ -272,6 +297,10 @@ fn every_case_catches_its_flaw() {
         (
             Flaw::UnstableLocation,
             "order_of_keys_does_not_matter_and_locations_are_distinct",
+        ),
+        (
+            Flaw::KeepsVersionOnOverwrite,
+            "versions_change_on_overwrite_and_match_the_read",
         ),
     ];
     let mut missed = Vec::new();
