@@ -203,7 +203,8 @@ pub const KEYS: &[Key] = &[
             None,
             "text",
             STORE_COMMANDS,
-            "The S3 region (or an S3-compatible server's region string).",
+            "The S3 region (or an S3-compatible server's region string). Not set: \
+             `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`.",
         ),
         &["s3"],
     ),

@@ -266,6 +266,29 @@ fn s3_configuration_and_connection_errors_say_what_to_fix() {
         "{failed:#?}"
     );
 
+    // Without registry.region, the environment's region, named when wrong;
+    // registry.region wins over it.
+    let failed = run(&sandbox, &["app", "list"], &with(&env, "AWS_REGION", "eu west"));
+    failed.expect_code(1);
+    assert!(
+        failed.stderr.contains("AWS_REGION (the region, as registry.region is not set)")
+            && failed.stderr.contains("'eu west' is not a region"),
+        "{failed:#?}"
+    );
+    let failed = run(
+        &sandbox,
+        &["app", "list"],
+        &with(&env, "AWS_DEFAULT_REGION", "eu/west"),
+    );
+    failed.expect_code(1);
+    assert!(failed.stderr.contains("AWS_DEFAULT_REGION"), "{failed:#?}");
+    let chosen = with(
+        &with(&env, "AWS_REGION", "eu west"),
+        "IMGLIFE_REGISTRY__REGION",
+        "garage",
+    );
+    run(&sandbox, &["app", "list"], &chosen).expect_code(0);
+
     // A closed port: unreachable, said once, not retried for long.
     let closed = with(&env, "IMGLIFE_REGISTRY__URL", "http://127.0.0.1:1");
     let failed = run(&sandbox, &["app", "list"], &closed);

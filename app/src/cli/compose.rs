@@ -199,15 +199,33 @@ fn s3_store(
     config: &S3StoreConfig,
 ) -> Result<imglife_s3_store::S3Store, Failure> {
     let env = |name: &str| std::env::var(name).ok();
-    let failure = |e: imglife_s3_store::SettingsError| match &e.key {
-        Some(key) => Failure::new(format!("{} {}", settings.origin(key), e.message)),
-        None => Failure::new(e.message),
+    // Without `registry.region`, the region the AWS SDKs and CLI take from
+    // the environment, in their order; a CI job set up for AWS has one.
+    let env_region = match &config.region {
+        Some(_) => None,
+        None => ["AWS_REGION", "AWS_DEFAULT_REGION"].into_iter().find_map(|name| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|value| (name, value))
+        }),
+    };
+    let failure = |e: imglife_s3_store::SettingsError| match (e.key.as_deref(), &env_region) {
+        (Some("registry.region"), Some((name, _))) => Failure::new(format!(
+            "{name} (the region, as registry.region is not set) {}",
+            e.message
+        )),
+        (Some(key), _) => Failure::new(format!("{} {}", settings.origin(key), e.message)),
+        (None, _) => Failure::new(e.message),
     };
     let credentials = imglife_s3_store::Credentials::from_env(&env).map_err(failure)?;
     let http = config.http;
+    let region = config
+        .region
+        .as_deref()
+        .or(env_region.as_ref().map(|(_, value)| value.as_str()));
     let s3 = imglife_s3_store::S3Settings::new(
         config.bucket.as_deref(),
-        config.region.as_deref(),
+        region,
         config.prefix.as_deref(),
         config.url.as_deref(),
         credentials,
