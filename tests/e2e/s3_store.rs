@@ -268,10 +268,16 @@ fn s3_configuration_and_connection_errors_say_what_to_fix() {
 
     // Without registry.region, the environment's region, named when wrong;
     // registry.region wins over it.
-    let failed = run(&sandbox, &["app", "list"], &with(&env, "AWS_REGION", "eu west"));
+    let failed = run(
+        &sandbox,
+        &["app", "list"],
+        &with(&env, "AWS_REGION", "eu west"),
+    );
     failed.expect_code(1);
     assert!(
-        failed.stderr.contains("AWS_REGION (the region, as registry.region is not set)")
+        failed
+            .stderr
+            .contains("AWS_REGION (the region, as registry.region is not set)")
             && failed.stderr.contains("'eu west' is not a region"),
         "{failed:#?}"
     );

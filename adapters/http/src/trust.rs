@@ -86,8 +86,28 @@ fn load(
     cert_file: Option<&Path>,
     cert_dirs: Option<&std::ffi::OsStr>,
 ) -> Result<Roots, String> {
+    let bundle = bundles.iter().find_map(|path| {
+        let path = Path::new(path);
+        read_pem_file(path).ok().map(|pem| (path, pem))
+    });
+    // What the variables name is often the bundle itself, or the directory
+    // it is generated from: CI images set `SSL_CERT_FILE` and
+    // `SSL_CERT_DIR` to `/etc/ssl/certs/ca-certificates.crt` and
+    // `/etc/ssl/certs` for every tool. Reading those again adds no trust
+    // (update-ca-certificates and update-ca-trust write every certificate
+    // of that directory into the bundle) and scanning the directory, ~300
+    // files, cost `register` 10 ms a run: the scan the bundle is read to
+    // avoid.
+    let bundle_path = bundle
+        .as_ref()
+        .and_then(|(path, _)| path.canonicalize().ok());
+    let bundle_dir = bundle_path.as_deref().and_then(Path::parent);
+    let is_bundle = |path: &Path| bundle_path.is_some() && path.canonicalize().ok() == bundle_path;
+    let is_bundle_dir =
+        |dir: &Path| bundle_dir.is_some() && dir.canonicalize().ok().as_deref() == bundle_dir;
+
     let mut extra = Vec::new();
-    if let Some(path) = cert_file {
+    if let Some(path) = cert_file.filter(|path| !is_bundle(path)) {
         let pem = read_pem_file(path).map_err(|e| {
             format!(
                 "SSL_CERT_FILE={}: cannot be read: {e}; point it at a PEM bundle or unset it",
@@ -103,15 +123,12 @@ fn load(
         })?);
     }
     if let Some(dirs) = cert_dirs {
-        for dir in std::env::split_paths(dirs) {
+        for dir in std::env::split_paths(dirs).filter(|dir| !is_bundle_dir(dir)) {
             extra.extend(read_dir(&dir)?);
         }
     }
-    let bundle = bundles
-        .iter()
-        .find_map(|path| read_pem_file(Path::new(path)).ok());
     Ok(match bundle {
-        Some(pem) => {
+        Some((_, pem)) => {
             let mut certs = parse(&pem).unwrap_or_default();
             certs.extend(extra);
             Roots::Only(certs)
@@ -215,6 +232,33 @@ tL4ndQavEi51mI38AjEAi/V3bNTIZargCyzuFJ0nN6T5U6VR5CmD1/iQMVtCnwr1
             other => panic!("{other:?}"),
         }
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_bundle_and_its_own_directory_are_not_read_again() {
+        let dir = temp_dir();
+        let bundle = dir.join("ca-certificates.crt");
+        std::fs::write(&bundle, CERT).expect("write");
+        std::fs::write(dir.join("one.pem"), CERT).expect("write");
+        let other = temp_dir();
+        std::fs::write(other.join("two.pem"), format!("{CERT}{CERT}")).expect("write");
+        let bundles = [bundle.to_str().expect("utf-8")];
+        // SSL_CERT_FILE is the bundle (spelt another way), SSL_CERT_DIR
+        // its directory plus another: only the other directory adds.
+        let spelt = dir.join(".").join("ca-certificates.crt");
+        let dirs = std::env::join_paths([dir.clone(), other.clone()]).expect("paths");
+        match load(&bundles, Some(&spelt), Some(&dirs)) {
+            Ok(Roots::Only(certs)) => assert_eq!(certs.len(), 3),
+            other => panic!("{other:?}"),
+        }
+        // Without a bundle, nothing is a duplicate: both directories count.
+        let bundle_less = ["/nonexistent/bundle.pem"];
+        match load(&bundle_less, None, Some(&dirs)) {
+            Ok(Roots::SystemPlus(certs)) => assert_eq!(certs.len(), 4),
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(other).ok();
     }
 
     #[test]

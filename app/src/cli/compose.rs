@@ -203,11 +203,13 @@ fn s3_store(
     // the environment, in their order; a CI job set up for AWS has one.
     let env_region = match &config.region {
         Some(_) => None,
-        None => ["AWS_REGION", "AWS_DEFAULT_REGION"].into_iter().find_map(|name| {
-            env(name)
-                .filter(|v| !v.trim().is_empty())
-                .map(|value| (name, value))
-        }),
+        None => ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .into_iter()
+            .find_map(|name| {
+                env(name)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|value| (name, value))
+            }),
     };
     let failure = |e: imglife_s3_store::SettingsError| match (e.key.as_deref(), &env_region) {
         (Some("registry.region"), Some((name, _))) => Failure::new(format!(
