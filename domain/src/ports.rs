@@ -75,6 +75,13 @@ pub struct Listed {
     pub version: Option<Version>,
 }
 
+impl Listed {
+    /// The keys of a listing: `list` of a store whose listing has versions.
+    pub fn keys(listed: Vec<Listed>) -> Vec<RecordKey> {
+        listed.into_iter().map(|l| l.key).collect()
+    }
+}
+
 /// A downloaded record: its bytes, and the version of exactly those bytes
 /// when the store can tell (the ETag of the `GET`, the `fstat` of the file
 /// read), so that what is cached is never filed under a newer version than

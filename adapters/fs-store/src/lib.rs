@@ -458,12 +458,7 @@ impl RecordReader for FsStore {
     }
 
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
-        Ok(self
-            .list_versioned()
-            .await?
-            .into_iter()
-            .map(|l| l.key)
-            .collect())
+        Ok(Listed::keys(self.list_versioned().await?))
     }
 
     async fn list_versioned(&self) -> Result<Vec<Listed>, StoreError> {

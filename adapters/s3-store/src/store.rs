@@ -307,12 +307,7 @@ impl RecordReader for S3Store {
     }
 
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {
-        Ok(self
-            .list_versioned()
-            .await?
-            .into_iter()
-            .map(|l| l.key)
-            .collect())
+        Ok(Listed::keys(self.list_versioned().await?))
     }
 
     /// `s3 <endpoint>/<bucket>/<prefix>` (or the virtual-hosted URL of the
