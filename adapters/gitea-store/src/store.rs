@@ -82,8 +82,8 @@ impl GiteaStore {
     /// Builds the HTTP client (through the HTTP foundation, which owns the
     /// trust roots).
     pub fn new(settings: GiteaSettings) -> Result<Self, SettingsError> {
-        let options = ClientOptions::new(Transport::Network, settings.connect_timeout)
-            .request_timeout(settings.request_timeout)
+        let options = ClientOptions::new(Transport::Network, settings.http.connect_timeout)
+            .request_timeout(settings.http.request_timeout)
             // Redirects are followed by hand: the token must never travel
             // to another origin (a download may be redirected to object
             // storage).
@@ -142,7 +142,7 @@ impl GiteaStore {
     /// The token goes only to the configured instance's origin.
     async fn send(&self, call: &Call, action: &str) -> Result<Answer, StoreError> {
         let with_token = call.url.origin() == self.origin;
-        imglife_http::retry(&self.settings.retry, action, || {
+        imglife_http::retry(&self.settings.http.retry, action, || {
             self.send_once(call, with_token)
         })
         .await
@@ -205,7 +205,7 @@ impl GiteaStore {
         let reason = imglife_http::cause::no_answer(
             error,
             &format!("Gitea at {host}"),
-            self.settings.request_timeout,
+            self.settings.http.request_timeout,
         );
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
@@ -550,7 +550,7 @@ impl GiteaStore {
             if last >= next {
                 let mut pages = futures_util::stream::iter(next..=last)
                     .map(|page| async move { (page, self.page(page, action).await) })
-                    .buffered(self.settings.concurrency.min(MAX_PAGES_IN_FLIGHT));
+                    .buffered(self.settings.http.concurrency.min(MAX_PAGES_IN_FLIGHT));
                 while let Some((page, items)) = pages.next().await {
                     more = listing.add(page, items?.0)?;
                 }
@@ -622,7 +622,7 @@ impl RecordReader for GiteaStore {
     }
 
     fn parallelism(&self) -> usize {
-        self.settings.concurrency
+        self.settings.http.concurrency
     }
 
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {

@@ -13,7 +13,7 @@ mod settings;
 mod store;
 mod token;
 
-pub use imglife_http::RetryPolicy;
+pub use imglife_http::{RetryPolicy, StoreOptions};
 pub use settings::{GitlabSettings, SettingsError};
 pub use store::GitlabStore;
 pub use token::{Token, TokenSource};

@@ -1,11 +1,9 @@
 //! What the GitLab store needs, checked before any request is made.
 
-use std::time::Duration;
-
 use url::Url;
 
 use crate::token::Token;
-use imglife_http::RetryPolicy;
+use imglife_http::StoreOptions;
 
 /// A configuration problem. `key` names the configuration key at fault,
 /// when there is one, so that the caller can say where its value came
@@ -50,11 +48,8 @@ pub struct GitlabSettings {
     /// As configured, for messages: `42` or `platform/base-images`.
     pub(crate) project: String,
     pub(crate) token: Token,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    /// Parallel downloads when reading many records.
-    pub(crate) concurrency: usize,
+    /// Timeouts, retries, requests in flight.
+    pub(crate) http: StoreOptions,
     /// The most packages one listing may hold (`registry.max_records`):
     /// past it a listing is an error, never a truncated answer.
     pub(crate) max_records: usize,
@@ -103,30 +98,18 @@ impl GitlabSettings {
             api,
             project: project.to_owned(),
             token,
-            retry: RetryPolicy::default(),
-            connect_timeout: imglife_http::defaults::CONNECT_TIMEOUT,
-            request_timeout: imglife_http::defaults::REQUEST_TIMEOUT,
-            concurrency: imglife_http::defaults::CONCURRENCY,
+            http: StoreOptions::default(),
             max_records: DEFAULT_MAX_RECORDS,
         })
     }
 
+    /// Timeouts, retries and requests in flight (`registry.*` keys).
     #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    #[must_use]
-    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
-        self.connect_timeout = connect;
-        self.request_timeout = request;
-        self
-    }
-
-    #[must_use]
-    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency.max(1);
+    pub fn with_http(mut self, http: StoreOptions) -> Self {
+        self.http = StoreOptions {
+            concurrency: http.concurrency.max(1),
+            ..http
+        };
         self
     }
 

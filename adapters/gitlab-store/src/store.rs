@@ -46,9 +46,9 @@ impl GitlabStore {
     pub fn new(settings: GitlabSettings) -> Result<Self, SettingsError> {
         // Inside GitLab CI, a self-signed or private instance's CA comes
         // from the runner (`CI_SERVER_TLS_CA_FILE`); elsewhere it is unset.
-        let options = ClientOptions::new(Transport::Network, settings.connect_timeout)
+        let options = ClientOptions::new(Transport::Network, settings.http.connect_timeout)
             .trust_gitlab_ci_server()
-            .request_timeout(settings.request_timeout)
+            .request_timeout(settings.http.request_timeout)
             // Redirects are followed by hand: the token must never travel
             // to another origin, and PRIVATE-TOKEN is not a header reqwest
             // strips on its own.
@@ -105,7 +105,7 @@ impl GitlabStore {
         action: &str,
         with_token: bool,
     ) -> Result<Answer, StoreError> {
-        imglife_http::retry(&self.settings.retry, action, || {
+        imglife_http::retry(&self.settings.http.retry, action, || {
             self.send_once(call, with_token)
         })
         .await
@@ -169,7 +169,7 @@ impl GitlabStore {
         let reason = imglife_http::cause::no_answer(
             error,
             &format!("GitLab at {host}"),
-            self.settings.request_timeout,
+            self.settings.http.request_timeout,
         );
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
@@ -318,7 +318,7 @@ impl GitlabStore {
                         (number, items)
                     }
                 })
-                .buffered(self.settings.concurrency.min(MAX_PAGES_IN_FLIGHT));
+                .buffered(self.settings.http.concurrency.min(MAX_PAGES_IN_FLIGHT));
             while let Some((page, items)) = pages.next().await {
                 listing.add(&page, items?)?;
             }
@@ -443,7 +443,7 @@ impl RecordReader for GitlabStore {
     }
 
     fn parallelism(&self) -> usize {
-        self.settings.concurrency
+        self.settings.http.concurrency
     }
 
     async fn list(&self) -> Result<Vec<RecordKey>, StoreError> {

@@ -26,6 +26,7 @@ pub use body::{BodyError, read_limited};
 pub use cause::{Cause, CauseKind};
 pub use challenge::Challenge;
 pub use client::{ClientOptions, HttpError, Redirects, Transport, client};
+pub use defaults::StoreOptions;
 pub use retry::{Attempt, GaveUp, RetryPolicy, Stop, retry};
 
 /// `imglife/<version>`, sent with every request.

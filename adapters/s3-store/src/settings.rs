@@ -3,9 +3,7 @@
 //! endpoint with path-style addressing, or AWS with virtual-hosted
 //! addressing).
 
-use std::time::Duration;
-
-use imglife_http::RetryPolicy;
+use imglife_http::StoreOptions;
 use url::Url;
 
 use crate::credentials::Credentials;
@@ -81,11 +79,8 @@ pub struct S3Settings {
     /// True when `registry.url` named the endpoint.
     pub(crate) custom_endpoint: bool,
     pub(crate) credentials: Credentials,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    /// Parallel requests when reading or deleting many records.
-    pub(crate) concurrency: usize,
+    /// Timeouts, retries, requests in flight.
+    pub(crate) http: StoreOptions,
     /// The most objects one listing may hold (`registry.max_records`):
     /// past it a listing is an error, never a truncated answer.
     pub(crate) max_records: usize,
@@ -116,30 +111,18 @@ impl S3Settings {
             addressing,
             custom_endpoint: url.is_some_and(|u| !u.trim().is_empty()),
             credentials,
-            retry: RetryPolicy::default(),
-            connect_timeout: imglife_http::defaults::CONNECT_TIMEOUT,
-            request_timeout: imglife_http::defaults::REQUEST_TIMEOUT,
-            concurrency: imglife_http::defaults::CONCURRENCY,
+            http: StoreOptions::default(),
             max_records: DEFAULT_MAX_RECORDS,
         })
     }
 
+    /// Timeouts, retries and requests in flight (`registry.*` keys).
     #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    #[must_use]
-    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
-        self.connect_timeout = connect;
-        self.request_timeout = request;
-        self
-    }
-
-    #[must_use]
-    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency.max(1);
+    pub fn with_http(mut self, http: StoreOptions) -> Self {
+        self.http = StoreOptions {
+            concurrency: http.concurrency.max(1),
+            ..http
+        };
         self
     }
 

@@ -50,8 +50,8 @@ impl S3Store {
         } else {
             Transport::Network
         };
-        let options = ClientOptions::new(transport, settings.connect_timeout)
-            .request_timeout(settings.request_timeout)
+        let options = ClientOptions::new(transport, settings.http.connect_timeout)
+            .request_timeout(settings.http.request_timeout)
             // A redirect is S3 saying the bucket lives elsewhere (another
             // region): the signature is for this host, so it is reported,
             // not followed.
@@ -110,7 +110,7 @@ impl S3Store {
     /// Sends `call`, retrying transient faults within the retry policy;
     /// each attempt is signed anew.
     async fn send(&self, call: &Call, action: &str, target: &str) -> Result<Answer, StoreError> {
-        imglife_http::retry(&self.settings.retry, action, || {
+        imglife_http::retry(&self.settings.http.retry, action, || {
             self.send_once(call, target)
         })
         .await
@@ -237,7 +237,7 @@ impl S3Store {
         let reason = imglife_http::cause::no_answer(
             error,
             &format!("S3 at {host}"),
-            self.settings.request_timeout,
+            self.settings.http.request_timeout,
         );
         Attempt::from_transport(error, StoreError::Unavailable(reason))
     }
@@ -327,7 +327,7 @@ impl RecordReader for S3Store {
     }
 
     fn parallelism(&self) -> usize {
-        self.settings.concurrency
+        self.settings.http.concurrency
     }
 
     /// ListObjectsV2 under the prefix, 1,000 keys a page, following

@@ -18,7 +18,9 @@ use imglife_domain::ports::{
 use imglife_fs_store::FsStore;
 use imglife_fs_store::cache::FsCache;
 use imglife_gitea_store::{GiteaSettings, GiteaStore};
-use imglife_gitlab_store::{GitlabSettings, GitlabStore, RetryPolicy, SettingsError, Token};
+use imglife_gitlab_store::{
+    GitlabSettings, GitlabStore, RetryPolicy, SettingsError, StoreOptions, Token,
+};
 use imglife_oci_registry::{RegistryOptions, RegistrySource};
 use imglife_terminal::SpinnerReporter;
 
@@ -158,9 +160,7 @@ fn gitlab_store(settings: &Settings, config: &GitlabStoreConfig) -> Result<Gitla
             )),
             _ => settings_failure(settings, &e),
         })?
-        .with_timeouts(connect_timeout(&http), request_timeout(&http))
-        .with_retry(retry_policy(&http))
-        .with_concurrency(http.concurrency)
+        .with_http(store_options(&http))
         .with_max_records(http.max_records);
     GitlabStore::new(gitlab).map_err(|e| settings_failure(settings, &e))
 }
@@ -183,9 +183,7 @@ fn gitea_store(settings: &Settings, config: &GiteaStoreConfig) -> Result<GiteaSt
         token,
     )
     .map_err(failure)?
-    .with_timeouts(connect_timeout(&http), request_timeout(&http))
-    .with_retry(retry_policy(&http))
-    .with_concurrency(http.concurrency)
+    .with_http(store_options(&http))
     .with_max_records(http.max_records);
     GiteaStore::new(gitea).map_err(failure)
 }
@@ -233,27 +231,22 @@ fn s3_store(
         credentials,
     )
     .map_err(failure)?
-    .with_timeouts(connect_timeout(&http), request_timeout(&http))
-    .with_retry(retry_policy(&http))
-    .with_concurrency(http.concurrency)
+    .with_http(store_options(&http))
     .with_max_records(http.max_records);
     imglife_s3_store::S3Store::new(s3).map_err(failure)
 }
 
 /// The HTTP-store keys every networked store takes the same way.
-fn connect_timeout(http: &HttpConfig) -> Duration {
-    Duration::from_secs(http.connect_timeout_secs)
-}
-
-fn request_timeout(http: &HttpConfig) -> Duration {
-    Duration::from_secs(http.timeout_secs)
-}
-
-fn retry_policy(http: &HttpConfig) -> RetryPolicy {
-    RetryPolicy {
-        max_retries: http.max_retries,
-        budget: Duration::from_secs(http.retry_budget_secs),
-        ..RetryPolicy::default()
+fn store_options(http: &HttpConfig) -> StoreOptions {
+    StoreOptions {
+        retry: RetryPolicy {
+            max_retries: http.max_retries,
+            budget: Duration::from_secs(http.retry_budget_secs),
+            ..RetryPolicy::default()
+        },
+        connect_timeout: Duration::from_secs(http.connect_timeout_secs),
+        request_timeout: Duration::from_secs(http.timeout_secs),
+        concurrency: http.concurrency,
     }
 }
 
